@@ -1,0 +1,67 @@
+"""Select Brian2's code-generation target for one protocol run and restore it after.
+
+Targets
+-------
+``numpy``
+    Runtime mode, pure NumPy: compiles nothing, best for short runs and tests.
+``cython``
+    Runtime mode, Cython: each new code object compiles once (tens of seconds),
+    then is cached in ``~/.cython``.
+``cpp_standalone``
+    The whole network is generated as a C++ project and compiled (cached in the build
+    directory; unchanged code is not recompiled). The fastest for long runs; only one
+    ``Network.run`` per build, and values can be read only after the run.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+TARGETS = ("numpy", "cython", "cpp_standalone")
+
+__all__ = ["TARGETS", "brian_target", "standalone_cache_dir"]
+
+
+def standalone_cache_dir(name: str) -> Path:
+    """Default build directory of a cpp_standalone project: ``$BIOSNN_CACHE`` or
+    ``~/.cache/bioSNN``, then ``cpp_standalone/<name>``."""
+    root = Path(os.environ.get("BIOSNN_CACHE", Path.home() / ".cache" / "bioSNN"))
+    return root / "cpp_standalone" / name
+
+
+@contextmanager
+def brian_target(target: str, build_dir: str | os.PathLike | None = None):
+    """Context manager: run Brian2 with ``target``; restore runtime/prefs afterwards.
+
+    Parameters
+    ----------
+    target : {"numpy", "cython", "cpp_standalone"}
+    build_dir : path, optional
+        Build directory for ``cpp_standalone`` (default:
+        ``standalone_cache_dir("default")``). Reusing a directory reuses its
+        compiled objects; two processes must not share one at the same time.
+    """
+    import brian2
+    from brian2.devices.device import reinit_devices
+
+    if target not in TARGETS:
+        raise ValueError(f"unknown Brian2 target {target!r}; choose one of {', '.join(TARGETS)}")
+    old_target = brian2.prefs.codegen.target
+    old_dt = brian2.defaultclock.dt
+    brian2.start_scope()
+    try:
+        if target == "cpp_standalone":
+            directory = Path(build_dir) if build_dir else standalone_cache_dir("default")
+            directory.mkdir(parents=True, exist_ok=True)
+            brian2.set_device("cpp_standalone", directory=str(directory), build_on_run=True,
+                              with_output=False)
+        else:
+            brian2.prefs.codegen.target = target
+        yield
+    finally:
+        if target == "cpp_standalone":
+            reinit_devices()  # forget this build (the compiled cache stays on disk)
+            brian2.set_device("runtime")
+        brian2.prefs.codegen.target = old_target
+        brian2.defaultclock.dt = old_dt

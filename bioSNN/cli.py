@@ -1,0 +1,133 @@
+"""The ``biosnn`` command: list, show and run named protocols.
+
+Thin by design: parse the arguments, call the library, print. Bad input (unknown
+protocol, bad ``--set``, invalid spec, missing data) prints one line
+``biosnn: error: ...`` on stderr and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .errors import BioSNNError
+
+__all__ = ["main", "build_parser"]
+
+EPILOG = """\
+examples:
+  biosnn list
+  biosnn show lif-fi-curve
+  biosnn run lif-fi-curve --quick
+  biosnn run izhikevich-patterns --seed 3 --out results --set I_step="12 mV"
+
+Protocol specs are TOML files in protocols/ (or in folders named by $BIOSNN_PROTOCOLS).
+Each run writes <out>/<protocol>/<run-id>/ with spec.toml, provenance.json, data.nc,
+summary.json and fig-*.png, and prints that folder on stdout.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # exit 2 with one readable line, as for every bad input
+        self.print_usage(sys.stderr)
+        print(f"biosnn: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .backend import TARGETS
+
+    parser = _Parser(prog="biosnn", description="bioSNN: spiking neural network protocols in "
+                     "biological units (Brian2, snnTorch).", epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"bioSNN {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    sub.add_parser("list", help="list the protocols: name, then a short description")
+
+    p_show = sub.add_parser("show", help="print a protocol's resolved spec (TOML)")
+    p_show.add_argument("name", help="protocol name (see `biosnn list`) or path to a spec .toml")
+    p_show.add_argument("--quick", action="store_true", help="apply the spec's [quick] overrides")
+    p_show.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a parameter (repeatable)")
+    p_show.add_argument("--doc", action="store_true", help="also list every parameter's meaning")
+
+    p_run = sub.add_parser("run", help="run a protocol and write its run folder",
+                           description="Run a protocol; prints the run folder on stdout.")
+    p_run.add_argument("name", help="protocol name (see `biosnn list`) or path to a spec .toml")
+    p_run.add_argument("--seed", type=int, default=None, help="seed (default: the spec's)")
+    p_run.add_argument("--out", default="results", help="results root (default: results/)")
+    p_run.add_argument("--quick", action="store_true",
+                       help="apply the spec's [quick] overrides (small sizes for tests/CI)")
+    p_run.add_argument("--target", choices=TARGETS, default=None,
+                       help="Brian2 code-generation target (default: the spec's)")
+    p_run.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="KEY=VALUE", help='override a parameter, e.g. --set tau_m="12 ms" '
+                       "(repeatable)")
+    p_run.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
+    p_run.add_argument("--no-figures", action="store_true", help="skip drawing figures")
+    return parser
+
+
+def _resolved_spec(args):
+    from .protocols.spec import find_spec, parse_override
+
+    spec = find_spec(args.name)
+    overrides = dict(parse_override(o) for o in args.overrides)
+    return spec.resolve(quick=args.quick, overrides=overrides,
+                        target=getattr(args, "target", None), seed=getattr(args, "seed", None))
+
+
+def _cmd_list(args) -> int:
+    from .protocols.spec import list_specs, load_spec
+
+    specs = list_specs()
+    width = max((len(n) for n in specs), default=0)
+    for name, path in specs.items():
+        try:
+            desc = load_spec(path).description
+        except BioSNNError as err:
+            desc = f"(invalid spec: {err})"
+        print(f"{name:<{width}}  {desc}")
+    return 0
+
+
+def _cmd_show(args) -> int:
+    spec = _resolved_spec(args)
+    print(spec.to_toml(), end="")
+    if args.doc:
+        from .protocols.schema import param_infos
+
+        print("\n# parameters:")
+        for key, info in param_infos(type(spec.params)).items():
+            print(f"#   {key}: {info.doc} ({info.expectation()})")
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from .runner import run_protocol
+
+    spec = _resolved_spec(args)
+    folder = run_protocol(spec, out=args.out, progress=not args.no_progress,
+                          figures=not args.no_figures)
+    print(folder)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``biosnn`` console script."""
+    args = build_parser().parse_args(argv)
+    handler = {"list": _cmd_list, "show": _cmd_show, "run": _cmd_run}[args.command]
+    try:
+        return handler(args)
+    except BioSNNError as err:
+        print(f"biosnn: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("biosnn: interrupted (no result folder was written)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

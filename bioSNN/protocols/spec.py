@@ -1,0 +1,289 @@
+"""Protocol specs: loading and validating TOML files, resolving quick mode and overrides.
+
+A spec file in ``protocols/`` looks like::
+
+    name = "lif-fi-curve"            # must equal the file name without .toml
+    kind = "lif-fi-curve"            # a registered protocol kind (biosnn list)
+    description = "f-I curve of the seed LIF neuron vs the analytic rate"
+    seed = 0                         # default seed of `biosnn run`
+    target = "numpy"                 # Brian2 target: numpy | cython | cpp_standalone
+
+    [parameters]                     # any subset of the kind's parameters
+    tau_m = "10 ms"
+    n_currents = 41
+
+    [quick]                          # overrides applied by --quick (tests, CI)
+    n_currents = 11
+
+Every problem (bad TOML, unknown key, missing/wrong unit, out-of-range value,
+unknown kind) raises one :class:`~bioSNN.errors.SpecError` naming the file, the
+field and what is expected.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from ..backend import TARGETS
+from ..errors import SpecError, UnknownProtocolError
+from .schema import format_value, param_infos, parse_value
+
+__all__ = ["ProtocolSpec", "load_spec", "parse_spec", "find_spec", "spec_dirs",
+           "list_specs", "parse_override", "ParamConflict"]
+
+_TOP_KEYS = {"name": str, "kind": str, "description": str, "seed": int, "target": str,
+             "parameters": dict, "quick": dict}
+_REQUIRED = ("name", "kind", "description")
+
+
+class ParamConflict(ValueError):
+    """Raised by a parameters dataclass's ``check()`` when fields contradict each other."""
+
+    def __init__(self, field_name: str, message: str):
+        self.field = field_name
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    """An immutable, validated protocol specification.
+
+    Attributes
+    ----------
+    name, kind, description : str
+    seed : int
+        Default seed.
+    target : str
+        Brian2 code-generation target.
+    params
+        The kind's frozen parameters dataclass, fully resolved.
+    quick : mapping
+        The validated ``[quick]`` overrides (already applied when ``mode == "quick"``).
+    source : str
+        Where the spec was read from.
+    mode : {"full", "quick"}
+    overrides : mapping
+        ``--set`` overrides applied on top (name -> canonical text).
+    """
+
+    name: str
+    kind: str
+    description: str
+    seed: int
+    target: str
+    params: Any
+    quick: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    source: str = "<spec>"
+    mode: str = "full"
+    overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def resolve(self, *, quick: bool = False, overrides: Mapping[str, Any] | None = None,
+                target: str | None = None, seed: int | None = None) -> "ProtocolSpec":
+        """A new spec with quick overrides, ``--set`` overrides, target and seed applied.
+
+        ``overrides`` values may be raw strings (``"12 ms"``) or TOML values; they
+        are validated like the file's ``[parameters]`` (source ``--set``).
+        """
+        params = self.params
+        changes: dict[str, Any] = {}
+        if quick and self.mode != "quick":
+            changes.update(self.quick)
+        parsed_over = {}
+        for key, raw in (overrides or {}).items():
+            value = _parse_param(type(params), key, raw, "--set", key)
+            changes[key] = value
+            parsed_over[key] = format_value(param_infos(type(params))[key], value)
+        if changes:
+            params = _replace_params(params, changes, "--set" if overrides else self.source)
+        if target is not None and target not in TARGETS:
+            raise SpecError("--target", None, f"unknown Brian2 target {target!r}; "
+                            f"choose one of {', '.join(TARGETS)}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise SpecError("--seed", None, f"expected a non-negative integer, got {seed!r}")
+        return dataclasses.replace(
+            self, params=params, mode="quick" if quick else self.mode,
+            target=target or self.target, seed=self.seed if seed is None else seed,
+            overrides=MappingProxyType({**self.overrides, **parsed_over}))
+
+    def parameter_table(self) -> dict[str, Any]:
+        """Parameter name -> TOML-ready value (quantities as "10 ms")."""
+        infos = param_infos(type(self.params))
+        return {k: format_value(info, getattr(self.params, k)) for k, info in infos.items()}
+
+    def to_toml(self) -> str:
+        """The resolved spec as TOML; it loads back with :func:`parse_spec`."""
+        infos = param_infos(type(self.params))
+        lines = [f"# resolved spec of {self.source} (mode: {self.mode})"]
+        if self.overrides:
+            lines.append("# --set " + " ".join(f"{k}={_toml_value(v)}" for k, v in self.overrides.items()))
+        lines += [f"name = {_toml_value(self.name)}", f"kind = {_toml_value(self.kind)}",
+                  f"description = {_toml_value(self.description)}",
+                  f"seed = {self.seed}", f"target = {_toml_value(self.target)}", "",
+                  "[parameters]"]
+        for key, value in self.parameter_table().items():
+            doc = f"  # {infos[key].doc}" if infos[key].doc else ""
+            lines.append(f"{key} = {_toml_value(value)}{doc}")
+        if self.quick and self.mode != "quick":
+            lines += ["", "[quick]"]
+            for key, value in self.quick.items():
+                lines.append(f"{key} = {_toml_value(format_value(infos[key], value))}")
+        return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def _parse_param(params_cls, key: str, raw: Any, source: str, field_name: str):
+    infos = param_infos(params_cls)
+    if key not in infos:
+        raise SpecError(source, field_name, f"unknown parameter {key!r}; valid parameters: "
+                        f"{', '.join(infos)}")
+    try:
+        return parse_value(infos[key], raw)
+    except ValueError as err:
+        raise SpecError(source, field_name, str(err)) from None
+
+
+def _replace_params(params, changes: dict, source: str):
+    new = dataclasses.replace(params, **changes)
+    _check_params(new, source)
+    return new
+
+
+def _check_params(params, source: str):
+    check = getattr(params, "check", None)
+    if check is not None:
+        try:
+            check()
+        except ParamConflict as err:
+            raise SpecError(source, f"parameters.{err.field}", str(err)) from None
+
+
+def parse_spec(data: Mapping[str, Any], source: str = "<spec>") -> ProtocolSpec:
+    """Validate a spec given as a mapping (the content of a TOML file)."""
+    from .registry import get_kind, kind_names
+
+    for key, value in data.items():
+        if key not in _TOP_KEYS:
+            raise SpecError(source, key, f"unknown key; valid top-level keys: {', '.join(_TOP_KEYS)}")
+        want = _TOP_KEYS[key]
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            what = {str: "a string", int: "an integer", dict: "a table"}[want]
+            raise SpecError(source, key, f"expected {what}, got {value!r}")
+    for key in _REQUIRED:
+        if key not in data:
+            raise SpecError(source, key, "missing required key")
+    kind = data["kind"]
+    try:
+        proto_cls = get_kind(kind)
+    except KeyError:
+        raise SpecError(source, "kind", f"unknown protocol kind {kind!r}; known kinds: "
+                        f"{', '.join(kind_names())}") from None
+    target = data.get("target", "numpy")
+    if target not in TARGETS:
+        raise SpecError(source, "target", f"expected one of {', '.join(TARGETS)}, got {target!r}")
+    seed = data.get("seed", 0)
+    if seed < 0:
+        raise SpecError(source, "seed", f"expected a non-negative integer, got {seed}")
+    params_cls = proto_cls.Params
+    values = {k: _parse_param(params_cls, k, v, source, f"parameters.{k}")
+              for k, v in data.get("parameters", {}).items()}
+    params = params_cls(**values)
+    _check_params(params, source)
+    quick = {k: _parse_param(params_cls, k, v, source, f"quick.{k}")
+             for k, v in data.get("quick", {}).items()}
+    _check_params(dataclasses.replace(params, **quick), source + " [quick]")
+    return ProtocolSpec(name=data["name"], kind=kind, description=data["description"],
+                        seed=seed, target=target, params=params,
+                        quick=MappingProxyType(quick), source=source)
+
+
+def load_spec(path: str | os.PathLike) -> ProtocolSpec:
+    """Load and validate one spec file.
+
+    Raises
+    ------
+    SpecError
+        For unreadable files, invalid TOML and every invalid field.
+    """
+    path = Path(path)
+    source = _display_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SpecError(source, None, f"cannot read spec file ({err.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(source, None, f"not valid TOML: {err}") from None
+    spec = parse_spec(data, source)
+    if path.suffix == ".toml" and spec.name != path.stem and path.name != "spec.toml":
+        raise SpecError(source, "name", f"must equal the file name {path.stem!r}, got {spec.name!r}")
+    return spec
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def spec_dirs() -> list[Path]:
+    """Folders searched for named specs: ``$BIOSNN_PROTOCOLS`` (os.pathsep-separated),
+    then the ``protocols/`` folder of the bioSNN source tree."""
+    dirs = [Path(p) for p in os.environ.get("BIOSNN_PROTOCOLS", "").split(os.pathsep) if p]
+    dirs.append(Path(__file__).resolve().parents[2] / "protocols")
+    return dirs
+
+
+def list_specs() -> dict[str, Path]:
+    """Name -> path of every spec file found (first folder wins)."""
+    found: dict[str, Path] = {}
+    for d in spec_dirs():
+        if d.is_dir():
+            for p in sorted(d.glob("*.toml")):
+                found.setdefault(p.stem, p)
+    return found
+
+
+def find_spec(name: str) -> ProtocolSpec:
+    """Load a spec by protocol name, or by path when ``name`` ends in ``.toml``."""
+    if name.endswith(".toml") or os.sep in name:
+        if not Path(name).is_file():
+            raise UnknownProtocolError(f"spec file {name!r} does not exist")
+        return load_spec(name)
+    specs = list_specs()
+    if name not in specs:
+        known = ", ".join(specs) or "(none found)"
+        raise UnknownProtocolError(f"unknown protocol {name!r}; known protocols: {known} "
+                                   f"(see `biosnn list`)")
+    return load_spec(specs[name])
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split a ``--set key=value`` argument; the value is read as TOML when it parses
+    (``5``, ``true``, ``"10 ms"``) and kept as text otherwise (``10ms``, ``10 ms``)."""
+    if "=" not in text:
+        raise SpecError("--set", None, f"expected key=value, got {text!r}")
+    key, raw = (s.strip() for s in text.split("=", 1))
+    key = key.removeprefix("parameters.")
+    if not key or not raw:
+        raise SpecError("--set", None, f"expected key=value, got {text!r}")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value

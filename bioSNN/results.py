@@ -1,0 +1,174 @@
+"""Results of one protocol run, and their atomic, self-describing storage.
+
+A run folder holds:
+
+``spec.toml``
+    The resolved spec (loads back with :func:`bioSNN.protocols.spec.load_spec`).
+``provenance.json``
+    Protocol, parameters, seed and its streams, git commit, package versions,
+    Brian2 target, wall time.
+``data.nc``
+    An xarray Dataset in NetCDF4/HDF5 (h5netcdf engine); every variable carries its
+    unit in ``attrs["units"]`` (Brian2 unit names: ``"ms"``, ``"mV"``, ``"Hz"``...).
+``summary.json``
+    A flat JSON object of the run's headline numbers.
+``fig-*.png``
+    The protocol's figures, drawn from the files above.
+
+Every file is written to a temporary name and renamed into place, and
+:func:`bioSNN.runner.run_protocol` builds the whole folder under a hidden
+``.partial-*`` name that is renamed only when complete: an interrupted run never
+leaves a folder that looks finished.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from brian2 import Quantity
+
+from .units import parse_quantity
+
+__all__ = ["Results", "atomic_write_bytes", "atomic_write_text", "quantity",
+           "REQUIRED_FILES"]
+
+REQUIRED_FILES = ("spec.toml", "provenance.json", "data.nc", "summary.json")
+
+
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _publish(tmp: str | os.PathLike, path: Path) -> None:
+    """Give a finished temporary file normal permissions and rename it into place."""
+    os.chmod(tmp, _umask_mode())  # mkstemp creates 0600 files
+    os.replace(tmp, path)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _publish(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _json_default(obj):
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _clean_json(value):
+    """NaN/inf are not JSON: write them as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean_json(v) for v in value]
+    return value
+
+
+def dumps_json(obj) -> str:
+    obj = json.loads(json.dumps(obj, default=_json_default))  # numpy -> python
+    return json.dumps(_clean_json(obj), indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+
+def quantity(da: xr.DataArray) -> Quantity:
+    """A data variable as a Brian2 Quantity, using its ``units`` attribute."""
+    unit = da.attrs.get("units", "1")
+    if unit in ("1", "", "dimensionless"):
+        return Quantity(np.asarray(da.values, dtype=float))
+    return np.asarray(da.values, dtype=float) * parse_quantity(f"1 {unit}")
+
+
+@dataclass
+class Results:
+    """What one protocol run produced.
+
+    Attributes
+    ----------
+    spec : ProtocolSpec
+        The resolved spec that was run.
+    seed : int
+    data : xarray.Dataset
+        Recorded data; each variable has ``attrs["units"]``.
+    summary : dict
+        Flat mapping of headline numbers (str -> number/str/bool/None).
+    provenance : dict
+        Filled in by :meth:`Protocol.run`.
+    path : Path or None
+        The run folder once saved or loaded.
+    """
+
+    spec: Any
+    seed: int
+    data: xr.Dataset
+    summary: dict
+    provenance: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write the four result files into ``folder`` (created), each atomically."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, var in self.data.variables.items():
+            if "units" not in var.attrs:
+                raise ValueError(f"data variable {name!r} has no 'units' attribute")
+        atomic_write_text(folder / "spec.toml", self.spec.to_toml())
+        fd, tmp = tempfile.mkstemp(prefix=".data.nc.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        try:
+            self.data.to_netcdf(tmp, engine="h5netcdf")
+            _publish(tmp, folder / "data.nc")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        atomic_write_text(folder / "provenance.json", dumps_json(self.provenance))
+        atomic_write_text(folder / "summary.json", dumps_json(self.summary))  # last: marks completeness
+        self.path = folder
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> "Results":
+        """Read a run folder written by :meth:`save`."""
+        from .errors import BioSNNError
+        from .protocols.spec import load_spec
+
+        folder = Path(folder)
+        missing = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
+        if missing:
+            raise BioSNNError(f"{folder} is not a complete bioSNN run folder "
+                              f"(missing {', '.join(missing)})")
+        spec = load_spec(folder / "spec.toml")
+        with xr.open_dataset(folder / "data.nc", engine="h5netcdf") as ds:
+            data = ds.load()
+        summary = json.loads((folder / "summary.json").read_text())
+        provenance = json.loads((folder / "provenance.json").read_text())
+        return cls(spec=spec, seed=int(provenance.get("seed", spec.seed)), data=data,
+                   summary=summary, provenance=provenance, path=folder)
