@@ -1,19 +1,22 @@
 # bioSNN: two commands on a fresh machine
-#   make run   -> create .venv, install bioSNN, run the default protocol set (figures in each run folder)
+#   make run   -> create .venv, install bioSNN, run the default protocol set, then draw the full
+#                 figure set from those runs into $(FIGURES)/ (biosnn figures)
 #   make test  -> create .venv if needed, run the test suite (default tier, ~15 min at most here)
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.bioSNN-installed
 OUT    ?= results
+FIGURES ?= figures
 # The default protocol set run by `make run` (full size).
-RUN_PROTOCOLS ?= lif-fi-curve izhikevich-patterns
+RUN_PROTOCOLS ?= lif-fi-curve izhikevich-patterns lif-poisson-trace
 PYTEST_ARGS ?=
 
 .PHONY: venv run test test-slow test-all clean help
 
 help:
-	@echo "make run        install into $(VENV) and run: $(RUN_PROTOCOLS) (results in $(OUT)/)"
+	@echo "make run        install into $(VENV) and run: $(RUN_PROTOCOLS) (results in $(OUT)/),"
+	@echo "                then draw the full figure set into $(FIGURES)/ from those runs"
 	@echo "make test       install into $(VENV) if needed and run the default test tier"
 	@echo "make test-slow  run only the slow tier;  make test-all: every test"
 
@@ -30,6 +33,8 @@ run: $(STAMP)
 		echo "== biosnn run $$p --out $(OUT)"; \
 		$(BIN)/biosnn run $$p --out $(OUT); \
 	done
+	@echo "== biosnn figures --out $(FIGURES) --results $(OUT)"
+	$(BIN)/biosnn figures --out $(FIGURES) --results $(OUT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" --timeout=1200 $(PYTEST_ARGS)

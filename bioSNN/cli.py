@@ -1,4 +1,4 @@
-"""The ``biosnn`` command: list, show and run named protocols.
+"""The ``biosnn`` command: list, show and run named protocols; regenerate the figures.
 
 Thin by design: parse the arguments, call the library, print. Bad input (unknown
 protocol, bad ``--set``, invalid spec, missing data) prints one line
@@ -20,10 +20,12 @@ examples:
   biosnn show lif-fi-curve
   biosnn run lif-fi-curve --quick
   biosnn run izhikevich-patterns --seed 3 --out results --set I_step="12 mV"
+  biosnn figures --quick --only lif-fi-curve
 
 Protocol specs are TOML files in protocols/ (or in folders named by $BIOSNN_PROTOCOLS).
 Each run writes <out>/<protocol>/<run-id>/ with spec.toml, provenance.json, data.nc,
 summary.json and fig-*.png, and prints that folder on stdout.
+`biosnn figures` draws the publication figures (figures/README.md) from saved runs.
 """
 
 
@@ -67,7 +69,29 @@ def build_parser() -> argparse.ArgumentParser:
                        "(repeatable)")
     p_run.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
     p_run.add_argument("--no-figures", action="store_true", help="skip drawing figures")
+
+    p_fig = sub.add_parser(
+        "figures", help="draw the publication figures (PDF + PNG) from saved runs",
+        description="Draw every catalogued figure as <out>/<name>.png and .pdf. A finished "
+        "run of the figure's protocol spec and seed under --results is reused; missing runs "
+        "are run first. Prints each written file on stdout and the wall time on stderr. "
+        "Figures: " + ", ".join(_figure_names()) + " (figures/README.md).")
+    p_fig.add_argument("--quick", action="store_true",
+                       help="use the specs' [quick] sizes (tests/CI; default: full size)")
+    p_fig.add_argument("--out", default="figures", help="folder for the figures (default: figures/)")
+    p_fig.add_argument("--only", action="append", default=None, metavar="NAME",
+                       help="draw only this figure (repeatable)")
+    p_fig.add_argument("--results", default="results",
+                       help="results root searched for runs and receiving new ones "
+                       "(default: results/)")
+    p_fig.add_argument("--no-progress", action="store_true", help="do not report progress")
     return parser
+
+
+def _figure_names() -> list[str]:
+    from .figures import figure_names
+
+    return figure_names()
 
 
 def _resolved_spec(args):
@@ -115,10 +139,26 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_figures(args) -> int:
+    import time
+
+    from .figures import regenerate
+
+    t0 = time.perf_counter()
+    written = regenerate(args.only, quick=args.quick, out=args.out, results_root=args.results,
+                         progress=not args.no_progress)
+    for path in written:
+        print(path)
+    print(f"biosnn figures: {len(written)} files in {time.perf_counter() - t0:.1f} s",
+          file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``biosnn`` console script."""
     args = build_parser().parse_args(argv)
-    handler = {"list": _cmd_list, "show": _cmd_show, "run": _cmd_run}[args.command]
+    handler = {"list": _cmd_list, "show": _cmd_show, "run": _cmd_run,
+               "figures": _cmd_figures}[args.command]
     try:
         return handler(args)
     except BioSNNError as err:

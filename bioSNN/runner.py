@@ -5,6 +5,9 @@ saved, loaded back, the figures are drawn *from the saved files*, and only then 
 the folder renamed to its final name. An interrupted or failed run removes its
 partial folder (or, if killed hard, leaves only a hidden ``.partial-*`` folder that
 no bioSNN command treats as a result).
+
+:func:`find_run` looks up a finished run of a given resolved spec, so that commands
+that need results (``biosnn figures``) reuse a run instead of repeating it.
 """
 from __future__ import annotations
 
@@ -15,10 +18,11 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from .errors import BioSNNError
 from .protocols.registry import get_kind
-from .results import Results, atomic_write_text, dumps_json
+from .results import REQUIRED_FILES, Results, atomic_write_text, dumps_json
 
-__all__ = ["run_protocol", "render_figures", "DEFAULT_OUT"]
+__all__ = ["run_protocol", "render_figures", "find_run", "DEFAULT_OUT"]
 
 DEFAULT_OUT = Path("results")
 
@@ -35,15 +39,13 @@ def render_figures(results: Results, folder: str | os.PathLike) -> list[Path]:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    from .plots.style import save_figure
+
     written = []
     for name, fn in get_kind(results.spec.kind).figures.items():
         fig = fn(results)
-        path = Path(folder) / f"fig-{name}.png"
-        tmp = path.with_name(f".{path.name}.tmp.png")
-        fig.savefig(tmp, dpi=150, metadata={"Software": None})
+        written.append(save_figure(fig, Path(folder) / f"fig-{name}.png"))
         plt.close(fig)
-        os.replace(tmp, path)
-        written.append(path)
     return written
 
 
@@ -93,3 +95,44 @@ def run_protocol(spec, *, out: str | os.PathLike = DEFAULT_OUT, progress: bool =
     if progress:
         print(f"{spec.name}: done in {results.provenance['wall_time_s']:.1f} s", file=sys.stderr)
     return final
+
+
+def find_run(spec, out: str | os.PathLike = DEFAULT_OUT) -> Path | None:
+    """The newest complete run folder of ``spec`` under ``out/<spec.name>/``, or None.
+
+    A folder matches when its ``spec.toml`` has the same name, kind, seed, Brian2
+    target and resolved parameter table as ``spec`` (so a quick run matches a quick
+    spec, a full run a full one, and a ``--set`` run only the same overrides). Hidden
+    folders (``.partial-*``), folders missing one of the result files and folders
+    whose spec no longer loads (e.g. written by an older bioSNN) are skipped.
+
+    Parameters
+    ----------
+    spec : ProtocolSpec
+        Resolved spec (quick mode, overrides, seed, target applied).
+    out : path
+        Results root.
+
+    Returns
+    -------
+    Path or None
+        Among matches, the last by name (run ids start with a timestamp).
+    """
+    from .protocols.spec import load_spec
+
+    parent = Path(out) / spec.name
+    if not parent.is_dir():
+        return None
+    want = (spec.name, spec.kind, spec.seed, spec.target, spec.parameter_table())
+    for folder in sorted(parent.iterdir(), reverse=True):
+        if folder.name.startswith(".") or not folder.is_dir():
+            continue
+        if not all((folder / f).is_file() for f in REQUIRED_FILES):
+            continue
+        try:
+            saved = load_spec(folder / "spec.toml")
+        except BioSNNError:
+            continue
+        if (saved.name, saved.kind, saved.seed, saved.target, saved.parameter_table()) == want:
+            return folder
+    return None

@@ -13,6 +13,7 @@ _KINDS: dict[str, type] = {}
 _BUILTIN_MODULES = (
     "bioSNN.protocols.lif_fi_curve",
     "bioSNN.protocols.izhikevich_patterns",
+    "bioSNN.protocols.lif_poisson_trace",
 )
 _loaded = False
 

@@ -1,0 +1,189 @@
+"""The catalogue of publication figures, and ``regenerate``: every figure from saved results.
+
+Each :class:`FigureEntry` names one figure, the protocol and seed whose saved Results
+it is drawn from, and the pure drawing function (one module per figure in
+:mod:`bioSNN.plots`). :func:`regenerate` (``biosnn figures``) reuses a finished run of
+exactly that protocol spec and seed when one exists under the results root, runs the
+protocol otherwise, loads the saved run folder and writes ``<out>/<name>.png`` and
+``<out>/<name>.pdf``.
+
+Output is deterministic: fixed size and resolution, no date or version metadata, so
+the same saved Results always give byte-identical PNG files.
+
+``figures/README.md`` describes every entry; add a row there when adding one here.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import BioSNNError
+from .plots.style import DPI, save_figure
+
+__all__ = ["FigureEntry", "CATALOGUE", "figure_names", "get_entry", "regenerate",
+           "DEFAULT_FIGURES_OUT"]
+
+DEFAULT_FIGURES_OUT = Path("figures")
+FORMATS = ("png", "pdf")
+
+
+@dataclass(frozen=True)
+class FigureEntry:
+    """One publication figure.
+
+    Attributes
+    ----------
+    name : str
+        File stem of the outputs (``<name>.png``, ``<name>.pdf``) and the name used by
+        ``biosnn figures --only``.
+    protocol : str
+        Name of the protocol spec (``protocols/<protocol>.toml``) whose run it shows.
+    seed : int
+        Seed of that run.
+    draw : str
+        ``"module:function"`` of the pure drawing function
+        ``f(results) -> matplotlib.figure.Figure`` (imported only when drawing, so
+        listing the catalogue stays cheap; see :meth:`draw_function`).
+    description : str
+        What the figure shows (one sentence).
+    size_in : tuple of float
+        Figure size (width, height) in inches that ``draw`` produces.
+    dpi : int
+        Resolution of the PNG (dots per inch).
+    """
+
+    name: str
+    protocol: str
+    seed: int
+    draw: str
+    description: str
+    size_in: tuple[float, float]
+    dpi: int = DPI
+
+    @property
+    def size_px(self) -> tuple[int, int]:
+        """PNG size (width, height) in pixels."""
+        return round(self.size_in[0] * self.dpi), round(self.size_in[1] * self.dpi)
+
+    def draw_function(self) -> Callable:
+        """Import and return the drawing function named by :attr:`draw`."""
+        module, _, func = self.draw.partition(":")
+        return getattr(importlib.import_module(module), func)
+
+
+CATALOGUE: tuple[FigureEntry, ...] = (
+    FigureEntry(
+        "lif-poisson-trace", "lif-poisson-trace", 0,
+        "bioSNN.plots.lif_poisson:plot_lif_poisson_trace",
+        "Seed LIF neurons driven by 100 Poisson inputs at 20 Hz through voltage-jump synapses: "
+        "(A) input raster, (B) membrane potential with threshold and spikes, (C) output raster",
+        (7.0, 7.0)),
+    FigureEntry(
+        "lif-fi-curve", "lif-fi-curve", 0, "bioSNN.plots.lif_fi:plot_fi_curve",
+        "(A) LIF firing rate (1 / mean ISI) vs the analytic f-I curve, rheobase and 1/t_ref; "
+        "(B) membrane traces at three currents", (9.0, 3.2)),
+    FigureEntry(
+        "izhikevich-gallery", "izhikevich-patterns", 0,
+        "bioSNN.plots.izhikevich:plot_izhikevich_gallery",
+        "v(t) of the seven Izhikevich (2003) presets under a current step, and the TC/LTS "
+        "rebound after a hyperpolarising step", (9.0, 5.7)),
+)
+"""Every publication figure, in the order ``biosnn figures`` draws them."""
+
+
+def figure_names() -> list[str]:
+    """Names of all catalogue entries, in catalogue order."""
+    return [e.name for e in CATALOGUE]
+
+
+def get_entry(name: str) -> FigureEntry:
+    """The catalogue entry ``name``.
+
+    Raises
+    ------
+    BioSNNError
+        When no figure has that name (the message lists the valid names).
+    """
+    for entry in CATALOGUE:
+        if entry.name == name:
+            return entry
+    raise BioSNNError(f"unknown figure {name!r}; known figures: {', '.join(figure_names())}")
+
+
+def _log(progress: bool, message: str) -> None:
+    if progress:
+        print(message, file=sys.stderr)
+
+
+def regenerate(names: Iterable[str] | None = None, quick: bool = False,
+               out: str | os.PathLike = DEFAULT_FIGURES_OUT,
+               results_root: str | os.PathLike = "results", progress: bool = True) -> list[Path]:
+    """Draw catalogue figures from saved results, running protocols only where needed.
+
+    For each entry the protocol's spec is resolved (``quick``, the entry's seed); a
+    finished run of exactly that spec under ``results_root`` is reused
+    (:func:`bioSNN.runner.find_run`), otherwise the protocol is run into
+    ``results_root`` (:func:`bioSNN.runner.run_protocol`). The figure is then drawn
+    from the run folder loaded back from disk and written as PNG and PDF.
+
+    Parameters
+    ----------
+    names : iterable of str, optional
+        Figures to draw (default: all, in catalogue order).
+    quick : bool
+        Use the specs' ``[quick]`` sizes (for tests and CI).
+    out : path
+        Folder for the figure files (created).
+    results_root : path
+        Results root searched for, and receiving, protocol runs.
+    progress : bool
+        Report reused/new runs and progress bars on stderr.
+
+    Returns
+    -------
+    list of Path
+        The files written, ``<out>/<name>.png`` and ``<out>/<name>.pdf`` per figure.
+
+    Raises
+    ------
+    BioSNNError
+        For an unknown figure name (before anything runs) or invalid spec.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from .protocols.spec import find_spec
+    from .results import Results
+    from .runner import find_run, run_protocol
+
+    if isinstance(names, str):
+        names = [names]
+    entries = list(CATALOGUE) if names is None else [get_entry(n) for n in dict.fromkeys(names)]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for entry in entries:
+        spec = find_spec(entry.protocol).resolve(quick=quick, seed=entry.seed)
+        folder = find_run(spec, results_root)
+        if folder is None:
+            _log(progress, f"{entry.name}: running {spec.name} (seed {spec.seed}, {spec.mode})")
+            folder = run_protocol(spec, out=results_root, progress=progress)
+        else:
+            _log(progress, f"{entry.name}: reusing {folder}")
+        results = Results.load(folder)
+        t0 = time.perf_counter()
+        fig = entry.draw_function()(results)
+        try:
+            for fmt in FORMATS:
+                written.append(save_figure(fig, out / f"{entry.name}.{fmt}", dpi=entry.dpi))
+        finally:
+            plt.close(fig)
+        _log(progress, f"{entry.name}: drawn in {time.perf_counter() - t0:.1f} s")
+    return written
