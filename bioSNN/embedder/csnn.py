@@ -1,0 +1,223 @@
+"""Convolutional spiking embedder (CSNN) and its non-spiking (ANN) baseline.
+
+Architecture (the seed's ``SNNFeatureExtractor``), for ``(B, 1, 28, 28)`` images::
+
+    Conv2d(1 -> 16, k5, pad 2) -> LIF -> MaxPool2d(2)      # (B, 16, 14, 14)
+    Conv2d(16 -> 32, k3, pad 1) -> LIF -> MaxPool2d(2)     # (B, 32, 7, 7)
+    flatten (1568) -> Linear(-> 64) -> LIF                 # (B, 64)
+
+The image (normalised pixels) is injected as a constant current at every step; the
+embedding is the membrane potential of the last LIF layer averaged over the steps. The
+network is a static-image embedder for prototypical networks (Snell et al. 2017).
+
+References
+----------
+J. Snell, K. Swersky, R. Zemel (2017) Prototypical networks for few-shot learning.
+NeurIPS 30.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .lif import LeakyParams, lif_step
+
+__all__ = ["CSNNConfig", "CSNN", "ANNEmbedder", "LAYER_NAMES"]
+
+#: Names of the spiking layers, in order; keys of the spike-count dictionary.
+LAYER_NAMES = ("lif1", "lif2", "lif3")
+
+
+@dataclass(frozen=True)
+class CSNNConfig:
+    """Architecture and neuron parameters of the CSNN (and the ANN baseline).
+
+    Parameters
+    ----------
+    in_channels : int
+        Image channels.
+    image_size : int
+        Image height = width in pixels; must be divisible by 4 (two 2x2 poolings).
+    conv1_channels, conv2_channels : int
+        Output channels of the two convolutions.
+    conv1_kernel, conv2_kernel : int
+        Odd kernel sizes; padding ``k // 2`` keeps the spatial size.
+    embedding_dim : int
+        Size of the embedding (output of the linear layer).
+    num_steps : int
+        Number of simulation time steps (CSNN only).
+    beta, threshold, slope : float
+        LIF parameters shared by all three spiking layers, see
+        :class:`bioSNN.embedder.lif.LeakyParams` (CSNN only).
+    """
+
+    in_channels: int = 1
+    image_size: int = 28
+    conv1_channels: int = 16
+    conv1_kernel: int = 5
+    conv2_channels: int = 32
+    conv2_kernel: int = 3
+    embedding_dim: int = 64
+    num_steps: int = 50
+    beta: float = 0.95
+    threshold: float = 1.0
+    slope: float = 5.0
+
+    def __post_init__(self):
+        for name in ("in_channels", "image_size", "conv1_channels", "conv2_channels",
+                     "embedding_dim", "num_steps", "conv1_kernel", "conv2_kernel"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"CSNNConfig.{name} must be a positive integer, got {value!r}")
+        if self.image_size % 4:
+            raise ValueError(
+                f"CSNNConfig.image_size must be divisible by 4 (two 2x2 max-poolings), "
+                f"got {self.image_size}")
+        for name in ("conv1_kernel", "conv2_kernel"):
+            if getattr(self, name) % 2 == 0:
+                raise ValueError(f"CSNNConfig.{name} must be odd ('same' padding k // 2), "
+                                 f"got {getattr(self, name)}")
+        LeakyParams(self.beta, self.threshold, self.slope)  # raises on a bad value
+
+    @property
+    def lif(self) -> LeakyParams:
+        """The LIF parameters of all three spiking layers."""
+        return LeakyParams(beta=self.beta, threshold=self.threshold, slope=self.slope)
+
+    @property
+    def flat_features(self) -> int:
+        """Input size of the linear layer: ``conv2_channels * (image_size // 4) ** 2``."""
+        return self.conv2_channels * (self.image_size // 4) ** 2
+
+
+class _ConvTrunk(nn.Module):
+    """The learnable layers shared by the CSNN and the ANN (same names, same shapes)."""
+
+    def __init__(self, config: CSNNConfig = CSNNConfig(),
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        c = config
+        self.config = c
+        self.conv1 = nn.Conv2d(c.in_channels, c.conv1_channels, c.conv1_kernel,
+                               padding=c.conv1_kernel // 2)
+        self.conv2 = nn.Conv2d(c.conv1_channels, c.conv2_channels, c.conv2_kernel,
+                               padding=c.conv2_kernel // 2)
+        self.fc = nn.Linear(c.flat_features, c.embedding_dim)
+        if generator is not None:
+            self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: torch.Generator) -> None:
+        """Redraw all weights and biases from ``generator``.
+
+        Same distributions as PyTorch's default ``Conv2d`` / ``Linear`` initialisation
+        (weights Kaiming-uniform with ``a = sqrt(5)``, biases uniform in
+        :math:`\\pm 1/\\sqrt{\\text{fan\\_in}}`), drawn in layer order, so a generator
+        seeded with ``s`` gives the weights the default init gives after
+        ``torch.manual_seed(s)``, without touching the global RNG.
+        """
+        with torch.no_grad():
+            for layer in (self.conv1, self.conv2, self.fc):
+                nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+                bound = 1 / math.sqrt(layer.weight[0].numel())  # 1 / sqrt(fan_in)
+                nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        c = self.config
+        expected = (c.in_channels, c.image_size, c.image_size)
+        if x.dim() != 4 or tuple(x.shape[1:]) != expected:
+            raise ValueError(f"images must have shape (B, {', '.join(map(str, expected))}), "
+                             f"got {tuple(x.shape)}")
+
+
+class CSNN(_ConvTrunk):
+    """Convolutional spiking embedder; see the module docstring for the architecture.
+
+    Parameters
+    ----------
+    config : CSNNConfig
+        Architecture, number of steps and LIF parameters.
+    generator : torch.Generator, optional
+        Source of the initial weights (see :meth:`reset_parameters`); without it, PyTorch's
+        default initialisation draws from the global RNG.
+
+    Notes
+    -----
+    The parameter names (``conv1``, ``conv2``, ``fc``) equal those of
+    :class:`ANNEmbedder`, so state dicts can be moved between the two.
+    """
+
+    def forward(
+        self, x: torch.Tensor, return_counts: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Embed a batch of images.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Normalised images, shape ``(B, C, H, W)``, used as a constant input current.
+        return_counts : bool
+            Also return the number of spikes of every neuron of each spiking layer.
+
+        Returns
+        -------
+        embedding : torch.Tensor
+            Time-averaged membrane potential of the last layer, ``(B, embedding_dim)``:
+            :math:`e = \\frac{1}{T} \\sum_{t=1}^{T} U_3[t]`.
+        counts : dict of str to torch.Tensor
+            Only with ``return_counts``: spike counts over the ``num_steps`` steps (divide
+            by ``num_steps`` for spikes per step), keyed by :data:`LAYER_NAMES`, shapes
+            ``(B, conv1_channels, H, W)``, ``(B, conv2_channels, H/2, W/2)`` and
+            ``(B, embedding_dim)``. They stay in the autograd graph (usable for rate
+            regularisation); detach them for recording.
+
+        Notes
+        -----
+        The input is constant, so ``conv1(x)`` is computed once and reused at every step
+        (the result is identical to recomputing it).
+        """
+        self._check_input(x)
+        c, p = self.config, self.config.lif
+        b, half = x.shape[0], c.image_size // 2
+        cur1 = self.conv1(x)  # hoisted out of the time loop
+        mem1 = torch.zeros_like(cur1)
+        mem2 = x.new_zeros(b, c.conv2_channels, half, half)
+        mem3 = x.new_zeros(b, c.embedding_dim)
+        mem_sum = torch.zeros_like(mem3)
+        counts = [0, 0, 0]
+        for _ in range(c.num_steps):
+            spk1, mem1 = lif_step(cur1, mem1, p)
+            spk2, mem2 = lif_step(self.conv2(F.max_pool2d(spk1, 2)), mem2, p)
+            spk3, mem3 = lif_step(self.fc(F.max_pool2d(spk2, 2).flatten(1)), mem3, p)
+            mem_sum = mem_sum + mem3
+            if return_counts:
+                counts = [n + s for n, s in zip(counts, (spk1, spk2, spk3))]
+        embedding = mem_sum / c.num_steps
+        if return_counts:
+            return embedding, dict(zip(LAYER_NAMES, counts))
+        return embedding
+
+
+class ANNEmbedder(_ConvTrunk):
+    """Non-spiking baseline: the CSNN's layers with ReLU and no time dimension.
+
+    ``conv1 -> ReLU -> pool -> conv2 -> ReLU -> pool -> flatten -> fc``; the embedding is
+    the linear output. ``num_steps`` and the LIF fields of the config are ignored.
+
+    Parameters
+    ----------
+    config : CSNNConfig
+        Architecture (same layers and parameter names as :class:`CSNN`).
+    generator : torch.Generator, optional
+        Source of the initial weights, as for :class:`CSNN`.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Embed images ``(B, C, H, W)`` into ``(B, embedding_dim)``."""
+        self._check_input(x)
+        h = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        h = F.max_pool2d(F.relu(self.conv2(h)), 2)
+        return self.fc(h.flatten(1))

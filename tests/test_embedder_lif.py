@@ -1,0 +1,132 @@
+"""Functional LIF (bioSNN.embedder.lif) against snnTorch 1.0 and hand-computed steps."""
+import pytest
+import snntorch as snn
+import torch
+from snntorch import surrogate
+
+from bioSNN.embedder.lif import LIF, LeakyParams, lif_step, spike_fn
+
+PARAMS = [
+    LeakyParams(),  # the seed's beta 0.95, threshold 1, slope 5
+    LeakyParams(beta=0.8, threshold=0.5, slope=25.0),
+    LeakyParams(beta=1.0, threshold=2.0, slope=1.0),
+]
+
+
+def _snntorch_leaky(p: LeakyParams, dtype) -> snn.Leaky:
+    # beta/threshold as tensors of the test dtype: a Python float would be stored as a
+    # float32 buffer (0.95 -> 0.949999988...) and break float64 equality.
+    return snn.Leaky(beta=torch.tensor(p.beta, dtype=dtype),
+                     threshold=torch.tensor(p.threshold, dtype=dtype),
+                     spike_grad=surrogate.fast_sigmoid(slope=p.slope))
+
+
+@pytest.mark.parametrize("p", PARAMS, ids=lambda p: f"b{p.beta}-th{p.threshold}-k{p.slope}")
+def test_matches_snntorch_leaky_step_by_step_with_gradients(p):
+    dtype = torch.float64
+    g = torch.Generator().manual_seed(1)
+    steps, shape = 40, (6, 50)
+    scale = 1.5 * p.threshold
+    currents = (scale * torch.rand((steps, *shape), generator=g, dtype=dtype) - 0.3 * scale)
+    # Loss weights representable in float32: snnTorch's spikes are float32, so their
+    # incoming gradient is rounded to float32 before the surrogate is applied.
+    w_spk = torch.randn((steps, *shape), generator=g).to(dtype)
+    w_mem = torch.randn((steps, *shape), generator=g).to(dtype)
+
+    ours_in = currents.clone().requires_grad_()
+    ref_in = currents.clone().requires_grad_()
+    leaky = _snntorch_leaky(p, dtype)
+    mem_ours = torch.zeros(shape, dtype=dtype)
+    mem_ref = torch.zeros(shape, dtype=dtype)
+    loss_ours = loss_ref = 0.0
+    n_spikes = 0
+    for t in range(steps):
+        spk_o, mem_ours = lif_step(ours_in[t], mem_ours, p)
+        spk_r, mem_ref = leaky(ref_in[t], mem_ref)
+        assert torch.equal(spk_o, spk_r.to(dtype)), f"spikes differ at step {t}"
+        assert torch.allclose(mem_ours, mem_ref, rtol=0, atol=1e-12), f"mem differs at step {t}"
+        loss_ours = loss_ours + (w_spk[t] * spk_o).sum() + (w_mem[t] * mem_ours).sum()
+        loss_ref = loss_ref + (w_spk[t] * spk_r).sum() + (w_mem[t] * mem_ref).sum()
+        n_spikes += int(spk_o.sum())
+    total = steps * shape[0] * shape[1]
+    assert 0.05 * total < n_spikes < 0.95 * total, "test inputs must exercise spikes and resets"
+
+    loss_ours.backward()
+    loss_ref.backward()
+    assert ours_in.grad.abs().max() > 0
+    torch.testing.assert_close(ours_in.grad, ref_in.grad, rtol=0, atol=1e-12)
+
+
+def test_surrogate_gradient_matches_snntorch_fast_sigmoid():
+    x = torch.linspace(-2, 2, 41, dtype=torch.float64)
+    for slope in (5.0, 25.0):
+        ours = x.clone().requires_grad_()
+        ref = x.clone().requires_grad_()
+        spike_fn(ours, slope).sum().backward()
+        surrogate.fast_sigmoid(slope=slope)(ref).sum().backward()
+        assert torch.equal(spike_fn(x, slope), (x > 0).to(x.dtype))
+        torch.testing.assert_close(ours.grad, ref.grad, rtol=0, atol=1e-15)
+
+
+def test_surrogate_gradient_hand_values():
+    # slope 5: 1 / (5|x| + 1)^2 -> x=0.2: 1/4, x=-0.6: 1/16, x=0: 1, x=1: 1/36
+    x = torch.tensor([0.2, -0.6, 0.0, 1.0], dtype=torch.float64, requires_grad=True)
+    spk = spike_fn(x, 5.0)
+    assert spk.tolist() == [1.0, 0.0, 0.0, 1.0]  # H(0) = 0, as snnTorch (strict >)
+    spk.sum().backward()
+    torch.testing.assert_close(x.grad, torch.tensor([0.25, 1 / 16, 1.0, 1 / 36],
+                                                    dtype=torch.float64), rtol=0, atol=1e-15)
+
+
+def test_hand_computed_step_sequence_with_delayed_subtractive_reset():
+    # beta 0.9, threshold 1; U[t] = 0.9 U[t-1] + I[t] - H(U[t-1] - 1), S[t] = H(U[t] - 1)
+    p = LeakyParams(beta=0.9, threshold=1.0)
+    currents = [0.6, 0.6, 0.6, 0.0, 1.0, 0.0]
+    expected_mem = [
+        0.6,                     # 0.9*0 + 0.6
+        1.14,                    # 0.9*0.6 + 0.6            -> spike
+        0.626,                   # 0.9*1.14 + 0.6 - 1       (reset one step later)
+        0.5634,                  # 0.9*0.626 + 0
+        1.50706,                 # 0.9*0.5634 + 1.0         -> spike
+        0.356354,                # 0.9*1.50706 + 0 - 1
+    ]
+    expected_spk = [0, 1, 0, 0, 1, 0]
+    mem = torch.zeros(1, dtype=torch.float64)
+    for t, current in enumerate(currents):
+        spk, mem = lif_step(torch.tensor([current], dtype=torch.float64), mem, p)
+        assert spk.item() == expected_spk[t], f"step {t}"
+        assert mem.item() == pytest.approx(expected_mem[t], abs=1e-12), f"step {t}"
+
+
+def test_membrane_exactly_at_threshold_neither_spikes_nor_resets():
+    p = LeakyParams(beta=0.5, threshold=1.0)
+    spk, mem = lif_step(torch.tensor([1.0]), torch.tensor([0.0]), p)
+    assert (spk.item(), mem.item()) == (0.0, 1.0)
+    spk, mem = lif_step(torch.tensor([0.0]), mem, p)
+    assert (spk.item(), mem.item()) == (0.0, 0.5)  # no reset subtracted
+
+
+def test_reset_term_carries_no_gradient():
+    # d U[t] / d U[t-1] = beta, even when U[t-1] is above threshold (reset is detached).
+    p = LeakyParams(beta=0.9, threshold=1.0)
+    mem = torch.tensor([1.3, 0.4], requires_grad=True)
+    _, new_mem = lif_step(torch.zeros(2), mem, p)
+    new_mem.sum().backward()
+    assert mem.grad.tolist() == pytest.approx([0.9, 0.9])
+
+
+def test_module_wrapper_starts_from_rest_and_matches_function():
+    p = LeakyParams(beta=0.7)
+    current = torch.rand(3, 4, generator=torch.Generator().manual_seed(0)) * 2
+    spk_m, mem_m = LIF(p)(current)
+    spk_f, mem_f = lif_step(current, torch.zeros_like(current), p)
+    assert torch.equal(spk_m, spk_f) and torch.equal(mem_m, mem_f)
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(beta=1.2), "beta"), (dict(beta=-0.1), "beta"),
+    (dict(threshold=0.0), "threshold"), (dict(slope=-1.0), "slope"),
+])
+def test_params_reject_bad_values(kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        LeakyParams(**kwargs)
