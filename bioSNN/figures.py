@@ -14,7 +14,6 @@ the same saved Results always give byte-identical PNG files.
 """
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import time
@@ -72,8 +71,9 @@ class FigureEntry:
 
     def draw_function(self) -> Callable:
         """Import and return the drawing function named by :attr:`draw`."""
-        module, _, func = self.draw.partition(":")
-        return getattr(importlib.import_module(module), func)
+        from .plots import load_plot
+
+        return load_plot(self.draw)
 
 
 CATALOGUE: tuple[FigureEntry, ...] = (

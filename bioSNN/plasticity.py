@@ -413,6 +413,7 @@ def make_plastic_synapses(
     *,
     on_pre_effect: str = "v_post += w * w_scale",
     namespace_extra: dict[str, Any] | None = None,
+    model_extra: str = "",
     name: str | None = None,
     dt: Quantity | None = None,
 ) -> Synapses:
@@ -434,6 +435,9 @@ def make_plastic_synapses(
     namespace_extra : dict, optional
         Further names used by ``on_pre_effect``; must not redefine the rule's
         names.
+    model_extra : str
+        Further model lines, e.g. a summed variable
+        ``"w_total_post = w : 1 (summed)"`` for weight normalisation.
     name : str, optional
         Name of the ``Synapses`` object.
     dt : Quantity (time), optional
@@ -463,7 +467,7 @@ def make_plastic_synapses(
     synapses = Synapses(
         source,
         target,
-        model=code.model,
+        model=code.model + (f"\n{model_extra}\n" if model_extra else ""),
         on_pre=f"{on_pre_effect}\n{code.on_pre}" if on_pre_effect else code.on_pre,
         on_post=code.on_post,
         namespace={**code.namespace, **extra},
@@ -492,6 +496,7 @@ def add_reward_operation(
     when: str = "start",
     order: int = 0,
     name: str | None = None,
+    consume: bool = False,
 ) -> CodeRunner:
     r"""Deliver a reward every ``period`` inside a Brian2 run (R-STDP).
 
@@ -528,6 +533,10 @@ def add_reward_operation(
         Order within the slot (to run after an operation that sets ``reward``).
     name : str, optional
         Name of the operation.
+    consume : bool
+        If true, set ``c = 0`` after each reward: every reward then sees only
+        the pairings since the previous one (trial-based protocols); the default
+        keeps the Izhikevich (2007) behaviour (``c`` keeps decaying).
 
     Returns
     -------
@@ -543,6 +552,8 @@ def add_reward_operation(
             f"(dt = {synapses.clock.dt}), got {period}"
         )
     code = synapses.plasticity_rule.bounds.update(modulation.reward_delta(reward))
+    if consume:
+        code += "\nc = 0"
     return synapses.run_regularly(code, dt=period, when=when, order=order, name=name)
 
 

@@ -144,7 +144,10 @@ class Results:
         fd, tmp = tempfile.mkstemp(prefix=".data.nc.", suffix=".tmp", dir=folder)
         os.close(fd)
         try:
-            self.data.to_netcdf(tmp, engine="h5netcdf")
+            # compress large numeric variables (spike trains, traces); lossless
+            encoding = {name: {"zlib": True, "complevel": 4} for name, var in self.data.variables.items()
+                        if var.size > 4096 and var.dtype.kind in "iuf"}
+            self.data.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
             _publish(tmp, folder / "data.nc")
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

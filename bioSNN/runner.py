@@ -39,18 +39,20 @@ def render_figures(results: Results, folder: str | os.PathLike) -> list[Path]:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    from .plots import load_plot
     from .plots.style import save_figure
 
     written = []
-    for name, fn in get_kind(results.spec.kind).figures.items():
-        fig = fn(results)
+    for name, ref in get_kind(results.spec.kind).figures.items():
+        fig = load_plot(ref)(results)
         written.append(save_figure(fig, Path(folder) / f"fig-{name}.png"))
         plt.close(fig)
     return written
 
 
 def run_protocol(spec, *, out: str | os.PathLike = DEFAULT_OUT, progress: bool = True,
-                 figures: bool = True, build_dir=None) -> Path:
+                 figures: bool = True, build_dir=None,
+                 data_root: str | os.PathLike | None = None) -> Path:
     """Run a resolved spec and write its complete run folder.
 
     Parameters
@@ -63,6 +65,10 @@ def run_protocol(spec, *, out: str | os.PathLike = DEFAULT_OUT, progress: bool =
         Show progress on stderr.
     figures : bool
         Draw the protocol's figures into the run folder.
+    data_root : path, optional
+        Dataset folder for protocols that read data (``--data-root``); default
+        ``$BIOSNN_DATA``. A run option: not part of the spec (the resolved folder is
+        recorded in the provenance).
 
     Returns
     -------
@@ -80,7 +86,7 @@ def run_protocol(spec, *, out: str | os.PathLike = DEFAULT_OUT, progress: bool =
         final = parent / f"{run_id}-{n}"
     partial = parent / f".partial-{final.name}-{os.getpid()}"
     try:
-        results = proto.run(progress=progress, build_dir=build_dir)
+        results = proto.run(progress=progress, build_dir=build_dir, data_root=data_root)
         results.save(partial)
         if figures:
             t0 = time.perf_counter()

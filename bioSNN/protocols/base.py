@@ -8,14 +8,19 @@ A protocol kind subclasses :class:`Protocol`, declares
   an ``xarray.Dataset`` whose variables carry ``attrs["units"]``,
 * ``summarize(data, params)``: a *pure* function from the data to a flat dict of
   headline numbers,
-* ``figures``: name -> pure function ``f(results) -> matplotlib Figure``,
+* ``figures``: name -> ``"module:function"`` (or the function itself) of a pure
+  ``f(results) -> matplotlib Figure``,
+* ``uses_data = True`` if it reads a dataset (from ``self.options.data_root``; the
+  resolved folder is recorded in the provenance),
 
 and registers itself with :func:`~bioSNN.protocols.registry.register`.
 """
 from __future__ import annotations
 
+import os
 import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Callable, ClassVar
 
 import xarray as xr
@@ -25,7 +30,25 @@ from ..provenance import command_line, git_state, package_versions, utc_now
 from ..results import Results
 from ..seeding import SeedStreams
 
-__all__ = ["Protocol"]
+__all__ = ["Protocol", "RunOptions"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How one run is carried out, independent of the spec (never part of its parameters
+    or of the results' identity).
+
+    Attributes
+    ----------
+    progress : bool
+        Draw progress bars on stderr.
+    data_root : str or None
+        Explicit dataset folder (``biosnn run --data-root DIR``); None: ``$BIOSNN_DATA``,
+        then the download cache (:func:`bioSNN.embedder.data.resolve_data_root`).
+    """
+
+    progress: bool = False
+    data_root: str | None = None
 
 
 class Protocol(ABC):
@@ -39,12 +62,19 @@ class Protocol(ABC):
 
     kind: ClassVar[str]
     Params: ClassVar[type]
-    figures: ClassVar[dict[str, Callable]] = {}
+    figures: ClassVar[dict[str, "str | Callable"]] = {}
+    uses_data: ClassVar[bool] = False
 
     def __init__(self, spec):
         if spec.kind != self.kind:
             raise ValueError(f"{type(self).__name__} runs kind {self.kind!r}, not {spec.kind!r}")
         self._spec = spec
+        self._options = RunOptions()
+
+    @property
+    def options(self) -> RunOptions:
+        """The :class:`RunOptions` of the current run (set by :meth:`run`)."""
+        return self._options
 
     @property
     def spec(self):
@@ -68,7 +98,7 @@ class Protocol(ABC):
         """Headline numbers of a run, computed from its data only (pure)."""
 
     def run(self, seed: int | None = None, *, progress: bool = False,
-            build_dir=None) -> Results:
+            build_dir=None, data_root: str | os.PathLike | None = None) -> Results:
         """Run the protocol once.
 
         Parameters
@@ -79,6 +109,10 @@ class Protocol(ABC):
             Draw a progress bar of simulated time on stderr.
         build_dir : path, optional
             cpp_standalone build directory (default: a per-protocol cache folder).
+        data_root : path, optional
+            Dataset folder for kinds that read data (``uses_data``); default
+            ``$BIOSNN_DATA``, then the download cache. Recorded in the provenance
+            (resolved), never in the spec.
 
         Returns
         -------
@@ -87,6 +121,8 @@ class Protocol(ABC):
         from ..progress import brian_report
 
         spec = self._spec if seed is None else self._spec.resolve(seed=seed)
+        self._options = RunOptions(progress=progress,
+                                   data_root=None if data_root is None else str(data_root))
         streams = SeedStreams.from_seed(spec.seed)
         started = utc_now()
         t0 = time.perf_counter()
@@ -104,5 +140,9 @@ class Protocol(ABC):
             "started_utc": started, "wall_time_s": round(wall, 3),
             "command": command_line(), "spec_source": spec.source,
         }
+        if self.uses_data:
+            from ..embedder.data import resolve_data_root
+
+            provenance["data_root"] = str(resolve_data_root(data_root).resolve())
         return Results(spec=spec, seed=spec.seed, data=data, summary=summary,
                        provenance=provenance)

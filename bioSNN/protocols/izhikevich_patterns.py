@@ -139,10 +139,4 @@ def spike_features(data: xr.Dataset, params: IzhikevichPatternParams) -> dict[st
     return out
 
 
-def _fig_gallery(results):
-    from ..plots.izhikevich import plot_izhikevich_gallery
-
-    return plot_izhikevich_gallery(results)
-
-
-IzhikevichPatterns.figures = {"gallery": _fig_gallery}
+IzhikevichPatterns.figures = {"gallery": "bioSNN.plots.izhikevich:plot_izhikevich_gallery"}

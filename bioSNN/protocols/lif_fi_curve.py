@@ -190,10 +190,4 @@ def measured_rates(data: xr.Dataset) -> dict[str, np.ndarray]:
     return {"spike_count": count, "first_spike_ms": first, "mean_isi_ms": mean_isi, "rate_Hz": rate}
 
 
-def _fig_fi_curve(results):
-    from ..plots.lif_fi import plot_fi_curve
-
-    return plot_fi_curve(results)
-
-
-LIFFICurve.figures = {"fi-curve": _fig_fi_curve}
+LIFFICurve.figures = {"fi-curve": "bioSNN.plots.lif_fi:plot_fi_curve"}

@@ -171,10 +171,4 @@ def output_features(data: xr.Dataset, params: LIFPoissonParams) -> dict:
     return out
 
 
-def _fig_trace(results):
-    from ..plots.lif_poisson import plot_lif_poisson_trace
-
-    return plot_lif_poisson_trace(results)
-
-
-LIFPoissonTrace.figures = {"trace": _fig_trace}
+LIFPoissonTrace.figures = {"trace": "bioSNN.plots.lif_poisson:plot_lif_poisson_trace"}

@@ -14,6 +14,7 @@ _BUILTIN_MODULES = (
     "bioSNN.protocols.lif_fi_curve",
     "bioSNN.protocols.izhikevich_patterns",
     "bioSNN.protocols.lif_poisson_trace",
+    "bioSNN.protocols.rstdp_classification",
 )
 _loaded = False
 
