@@ -356,6 +356,37 @@ def test_shared_reward_set_in_network_does_not_consume_eligibility():
     assert syn.reward[:] == -0.2
 
 
+def test_consuming_reward_resets_eligibility():
+    """With ``consume=True`` the first reward (100 ms) uses the pair's eligibility and
+    sets c = 0: the second reward (200 ms) changes nothing."""
+    tau_c, eta = 0.25 * second, 0.5
+    rule = STDPRule(modulation=RewardModulation(tau_c=tau_c, eta=eta))
+    pre, post = _generators([[100]], [[200]])
+    syn = _plastic(pre, post, rule)
+    syn.run_regularly("reward = reward_incorrect", dt=100 * ms, order=-1)
+    add_reward_operation(syn, 100 * ms, consume=True)
+    syn.connect(j="i")
+    syn.w = 1.0
+    Network(pre, post, syn).run(250 * ms, namespace={})
+    c_pair = 0.01 * math.exp(-10 / 20)
+    dw = eta * -0.2 * c_pair * math.exp(-(0.1 - 0.02) / 0.25)
+    assert syn.w[0] == pytest.approx(1.0 + dw, abs=1e-12)
+    assert syn.c[0] == 0.0
+
+
+def test_model_extra_adds_summed_variable():
+    """``model_extra`` lines join the synapse model: a summed total of the weights."""
+    rule = STDPRule()
+    pre, post = _generators([[], []], [[]])
+    target = NeuronGroup(1, "w_total : 1", threshold="False")
+    syn = make_plastic_synapses(pre, target, rule, on_pre_effect="",
+                                model_extra="w_total_post = w : 1 (summed)")
+    syn.connect()
+    syn.w = [0.25, 0.5]
+    Network(pre, target, syn).run(1 * ms, namespace={})
+    assert target.w_total[0] == pytest.approx(0.75, abs=1e-15)
+
+
 def test_apply_reward_from_python_matches_reference_and_clips():
     rule = STDPRule(STDPTiming(A_plus=0.1, A_minus=0.1),
                     modulation=RewardModulation(tau_c=0.3 * second, eta=1.0))
