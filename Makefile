@@ -11,14 +11,16 @@ FIGURES ?= figures
 # The default protocol set run by `make run` (full size).
 RUN_PROTOCOLS ?= lif-fi-curve izhikevich-patterns lif-poisson-trace
 PYTEST_ARGS ?=
+RSTDP_BENCH_ARGS ?=
 
-.PHONY: venv run test test-slow test-all clean help
+.PHONY: venv run test test-slow test-all bench bench-rstdp clean help
 
 help:
 	@echo "make run        install into $(VENV) and run: $(RUN_PROTOCOLS) (results in $(OUT)/),"
 	@echo "                then draw the full figure set into $(FIGURES)/ from those runs"
 	@echo "make test       install into $(VENV) if needed and run the default test tier"
 	@echo "make test-slow  run only the slow tier;  make test-all: every test"
+	@echo "make bench      R-STDP speed: Brian2 vs the NumPy reference (RSTDP_BENCH_ARGS=...)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +46,14 @@ test-slow: $(STAMP)
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest --timeout=3600 $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/rstdp_speed.py $(RSTDP_BENCH_ARGS)
+
+# Speed of rstdp-poisson-10class (100 trials) on Brian2 vs the NumPy reference, plus an
+# input-rate sweep (benchmarks/rstdp_speed.py; ~10-20 min, compiles cpp_standalone builds).
+bench-rstdp: $(STAMP)
+	$(BIN)/python benchmarks/rstdp_speed.py $(RSTDP_BENCH_ARGS)
 
 clean:
 	rm -rf $(OUT) .pytest_cache build *.egg-info

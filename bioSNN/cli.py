@@ -1,8 +1,10 @@
-"""The ``biosnn`` command: list, show and run named protocols; regenerate the figures.
+"""The ``biosnn`` command: list, show and run named protocols; regenerate the figures;
+validate the models against biology.
 
 Thin by design: parse the arguments, call the library, print. Bad input (unknown
 protocol, bad ``--set``, invalid spec, missing data) prints one line
-``biosnn: error: ...`` on stderr and exits with status 2.
+``biosnn: error: ...`` on stderr and exits with status 2. ``biosnn validate`` exits
+with status 1 when a validation test fails.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ examples:
   biosnn run lif-fi-curve --quick
   biosnn run izhikevich-patterns --seed 3 --out results --set I_step="12 mV"
   biosnn figures --quick --only lif-fi-curve
+  biosnn validate --quick
 
 Protocol specs are TOML files in protocols/ (or in folders named by $BIOSNN_PROTOCOLS).
 Each run writes <out>/<protocol>/<run-id>/ with spec.toml, provenance.json, data.nc,
@@ -67,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help='override a parameter, e.g. --set tau_m="12 ms" '
                        "(repeatable)")
+    p_run.add_argument("--data-root", default=None, metavar="DIR",
+                       help="dataset folder for protocols that read data (MNIST/raw/...); "
+                       "default: $BIOSNN_DATA")
     p_run.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
     p_run.add_argument("--no-figures", action="store_true", help="skip drawing figures")
 
@@ -84,7 +90,30 @@ def build_parser() -> argparse.ArgumentParser:
     p_fig.add_argument("--results", default="results",
                        help="results root searched for runs and receiving new ones "
                        "(default: results/)")
+    p_fig.add_argument("--data-root", default=None, metavar="DIR",
+                       help="dataset folder for protocols run to make a figure; "
+                       "default: $BIOSNN_DATA")
     p_fig.add_argument("--no-progress", action="store_true", help="do not report progress")
+
+    p_val = sub.add_parser(
+        "validate", help="judge the models against biological observations; write a report",
+        description="Run the registered validation tests (observation vs prediction from a "
+        "saved protocol run, with a score and a pass rule). A finished run of each needed "
+        "protocol spec under --results is reused, missing runs are run first. Writes "
+        "<out>/report.md, verdicts.json and figures/, prints the table. Exit status: 0 when "
+        "no test fails (warnings allowed), 1 when a test fails, 2 for bad input.")
+    p_val.add_argument("--quick", action="store_true",
+                       help="use the specs' [quick] sizes (tests/CI; default: full size)")
+    p_val.add_argument("--list", action="store_true",
+                       help="list the tests (observation, citation, protocol) and exit")
+    p_val.add_argument("--only", action="append", default=None, metavar="TEST",
+                       help="run only this test (repeatable)")
+    p_val.add_argument("--results", default="results",
+                       help="results root searched for runs and receiving new ones "
+                       "(default: results/)")
+    p_val.add_argument("--out", default=None,
+                       help="report folder (default: <results>/validation)")
+    p_val.add_argument("--no-progress", action="store_true", help="do not report progress")
     return parser
 
 
@@ -134,7 +163,7 @@ def _cmd_run(args) -> int:
 
     spec = _resolved_spec(args)
     folder = run_protocol(spec, out=args.out, progress=not args.no_progress,
-                          figures=not args.no_figures)
+                          figures=not args.no_figures, data_root=args.data_root)
     print(folder)
     return 0
 
@@ -146,7 +175,7 @@ def _cmd_figures(args) -> int:
 
     t0 = time.perf_counter()
     written = regenerate(args.only, quick=args.quick, out=args.out, results_root=args.results,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, data_root=args.data_root)
     for path in written:
         print(path)
     print(f"biosnn figures: {len(written)} files in {time.perf_counter() - t0:.1f} s",
@@ -154,11 +183,27 @@ def _cmd_figures(args) -> int:
     return 0
 
 
+def _cmd_validate(args) -> int:
+    from .validation.report import format_table, list_table, validate
+
+    if args.list:
+        print(list_table())
+        return 0
+    report = validate(args.only, quick=args.quick, results_root=args.results, out=args.out,
+                      progress=not args.no_progress)
+    print(format_table(report.verdicts))
+    counts = report.counts()
+    print(f"{len(report.verdicts)} tests: {counts['pass']} pass, {counts['warn']} warn, "
+          f"{counts['fail']} fail; report: {report.path / 'report.md'}")
+    print(f"biosnn validate: {report.wall_time_s:.1f} s", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``biosnn`` console script."""
     args = build_parser().parse_args(argv)
     handler = {"list": _cmd_list, "show": _cmd_show, "run": _cmd_run,
-               "figures": _cmd_figures}[args.command]
+               "figures": _cmd_figures, "validate": _cmd_validate}[args.command]
     try:
         return handler(args)
     except BioSNNError as err:

@@ -122,7 +122,8 @@ def _log(progress: bool, message: str) -> None:
 
 def regenerate(names: Iterable[str] | None = None, quick: bool = False,
                out: str | os.PathLike = DEFAULT_FIGURES_OUT,
-               results_root: str | os.PathLike = "results", progress: bool = True) -> list[Path]:
+               results_root: str | os.PathLike = "results", progress: bool = True,
+               data_root: str | os.PathLike | None = None) -> list[Path]:
     """Draw catalogue figures from saved results, running protocols only where needed.
 
     For each entry the protocol's spec is resolved (``quick``, the entry's seed); a
@@ -143,6 +144,8 @@ def regenerate(names: Iterable[str] | None = None, quick: bool = False,
         Results root searched for, and receiving, protocol runs.
     progress : bool
         Report reused/new runs and progress bars on stderr.
+    data_root : path, optional
+        Dataset folder for protocols that read data (default ``$BIOSNN_DATA``).
 
     Returns
     -------
@@ -174,7 +177,8 @@ def regenerate(names: Iterable[str] | None = None, quick: bool = False,
         folder = find_run(spec, results_root)
         if folder is None:
             _log(progress, f"{entry.name}: running {spec.name} (seed {spec.seed}, {spec.mode})")
-            folder = run_protocol(spec, out=results_root, progress=progress)
+            folder = run_protocol(spec, out=results_root, progress=progress,
+                                  data_root=data_root)
         else:
             _log(progress, f"{entry.name}: reusing {folder}")
         results = Results.load(folder)

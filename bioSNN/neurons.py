@@ -120,6 +120,9 @@ def izhikevich_equations(current: str | None = None) -> Equations:
         \qquad \frac{du}{dt} = a (b v - u)
 
     ``I`` is the paper's input current expressed in mV (it enters like ``u``).
+    The reset parameters c and d are stored per neuron as ``v_reset`` and ``u_jump``:
+    Brian2 forbids a synaptic variable named like a presynaptic one, and synapses need
+    their own ``c`` (the eligibility trace of :mod:`bioSNN.plasticity`).
 
     Parameters
     ----------
@@ -132,8 +135,8 @@ def izhikevich_equations(current: str | None = None) -> Equations:
     du/dt = a*(b*v - u) : volt
     a : 1/second (constant)
     b : 1 (constant)
-    c : volt (constant)
-    d : volt (constant)
+    v_reset : volt (constant)
+    u_jump : volt (constant)
     """
     eqs += "I : volt\n" if current is None else f"I = {current} : volt\n"
     return Equations(eqs)
@@ -143,7 +146,7 @@ def izhikevich_group(params: IzhikevichParams | Sequence[IzhikevichParams], *,
                      n: int | None = None, current: str | None = None,
                      namespace: Mapping | None = None, v_init: Quantity = -65 * mV,
                      method: str = "euler", name: str = "izhikevich*",
-                     dt: Quantity | None = None) -> NeuronGroup:
+                     dt: Quantity | None = None, model_extra: str = "") -> NeuronGroup:
     """A group of Izhikevich neurons, one preset per neuron or one for all.
 
     Parameters
@@ -161,11 +164,14 @@ def izhikevich_group(params: IzhikevichParams | Sequence[IzhikevichParams], *,
     method : str
         Integration method (forward Euler by default, as in the paper; use a small
         ``dt`` such as 0.1 ms or less).
+    model_extra : str
+        Further equation lines (e.g. ``"d : 1 (linked)"`` for a linked variable).
 
     Returns
     -------
     brian2.NeuronGroup
-        Variables ``v``, ``u``, ``I`` and the per-neuron ``a, b, c, d``.
+        Variables ``v``, ``u``, ``I`` and the per-neuron ``a``, ``b``, ``v_reset`` (c),
+        ``u_jump`` (d).
     """
     plist = [params] if isinstance(params, IzhikevichParams) else list(params)
     if not plist or not all(isinstance(p, IzhikevichParams) for p in plist):
@@ -181,12 +187,15 @@ def izhikevich_group(params: IzhikevichParams | Sequence[IzhikevichParams], *,
     ns = {"v_peak": plist[0].v_peak}
     if namespace:
         ns.update(namespace)
-    group = NeuronGroup(len(plist), izhikevich_equations(current), threshold="v >= v_peak",
-                        reset="v = c; u += d", method=method, namespace=ns, name=name, dt=dt)
+    eqs = izhikevich_equations(current)
+    if model_extra:
+        eqs = eqs + Equations(model_extra)
+    group = NeuronGroup(len(plist), eqs, threshold="v >= v_peak",
+                        reset="v = v_reset; u += u_jump", method=method, namespace=ns, name=name, dt=dt)
     group.a = np.array([float(p.a * ms) for p in plist]) / ms
     group.b = np.array([p.b for p in plist])
-    group.c = np.array([float(p.c / mV) for p in plist]) * mV
-    group.d = np.array([float(p.d / mV) for p in plist]) * mV
+    group.v_reset = np.array([float(p.c / mV) for p in plist]) * mV
+    group.u_jump = np.array([float(p.d / mV) for p in plist]) * mV
     group.v = v_init
     group.u = np.array([p.b for p in plist]) * v_init  # no read-back: works in standalone too
     return group

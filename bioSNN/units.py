@@ -118,4 +118,5 @@ def format_quantity(q: Quantity, unit: Quantity | None = None) -> str:
             return repr(float(q))
         unit = q.get_best_unit()
     value = float(q / unit)
-    return f"{value:.12g} {unit!s}"
+    # Brian2 writes powers as "s^-1"; "**" keeps the text parseable by parse_quantity
+    return f"{value:.12g} {str(unit).replace('^', '**')}"

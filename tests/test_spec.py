@@ -43,6 +43,18 @@ def test_every_shipped_spec_loads_and_has_quick_mode():
         assert spec.quick, f"{name} has no [quick] table"
 
 
+def test_every_kind_roundtrips_through_resolved_toml():
+    """Every shipped spec, full and quick, written as TOML loads back to equal parameters
+    (the run folder's spec.toml is reloaded before figures are drawn)."""
+    import tomllib
+
+    for name, path in list_specs().items():
+        for quick in (False, True):
+            spec = load_spec(path).resolve(quick=quick)
+            back = parse_spec(tomllib.loads(spec.to_toml()), f"{name} resolved")
+            assert back.params == spec.params, name
+
+
 def test_good_spec(tmp_path):
     spec = load_spec(write(tmp_path, GOOD))
     assert spec.params.tau_m == 12 * ms and spec.params.n_currents == 5

@@ -30,6 +30,7 @@ def test_parse_invalid(text, unit, message):
 
 
 def test_format_roundtrip():
-    for q, unit in [(10 * ms, ms), (-65 * mV, mV), (0.07 * nA, nA)]:
+    for q, unit in [(10 * ms, ms), (-65 * mV, mV), (0.07 * nA, nA), (5 / second, 1 / second),
+                    (0.02 / ms, 1 / ms)]:
         assert parse_quantity(format_quantity(q, unit), unit) == q
     assert format_quantity(-65 * mV, mV) == "-65 mV"

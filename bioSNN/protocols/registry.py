@@ -15,6 +15,9 @@ _BUILTIN_MODULES = (
     "bioSNN.protocols.izhikevich_patterns",
     "bioSNN.protocols.lif_poisson_trace",
     "bioSNN.protocols.rstdp_classification",
+    "bioSNN.protocols.distal_reward",
+    "bioSNN.protocols.stdp_window",
+    "bioSNN.protocols.membrane_probe",
 )
 _loaded = False
 

@@ -1,0 +1,276 @@
+r"""Protocol ``stdp-window``: the STDP learning window measured by pre/post pairings.
+
+One Brian2 ``Network`` holds ``n`` independent synapses, one per spike-timing
+difference :math:`\Delta t = t_{post} - t_{pre}` on a grid from ``delta_t_min`` to
+``delta_t_max`` (step ``delta_t_step``). Synapse ``k`` connects presynaptic
+``SpikeGeneratorGroup`` neuron ``k`` to postsynaptic ``SpikeGeneratorGroup`` neuron
+``k`` and carries the pair-STDP rule of :mod:`bioSNN.plasticity`
+(:class:`~bioSNN.plasticity.STDPTiming` + :class:`~bioSNN.plasticity.WeightBounds`,
+no synaptic effect). Every synapse starts at ``w_init`` and sees ``n_pairings``
+pre/post pairs at lag :math:`\Delta t_k`, one every ``pairing_period`` (Bi & Poo
+1998: 60 pairings at 1 Hz). The weight change per pairing,
+
+.. math:: \Delta w(\Delta t_k) = (w_k(T) - w_{init}) / n_{pairings},
+
+is the measured learning window. For the pair rule (all-to-all traces), a pairing
+period much longer than :math:`\tau_\pm` and no clipping,
+
+.. math::
+
+    \Delta w(\Delta t) = \begin{cases} A_+ e^{-\Delta t/\tau_+} & \Delta t \ge 0 \\
+                                       -A_- e^{\Delta t/\tau_-} & \Delta t < 0 \end{cases}
+
+(:func:`analytic_window`; :math:`\Delta t = 0` counts as pre-before-post, see
+:class:`~bioSNN.plasticity.STDPRule`). :func:`fit_window` fits one exponential to
+each side (``scipy.optimize.curve_fit``) and recovers :math:`A_\pm, \tau_\pm`.
+
+References
+----------
+Bi, G.-q. & Poo, M.-m. (1998). Synaptic modifications in cultured hippocampal
+neurons: dependence on spike timing, synaptic strength, and postsynaptic cell type.
+J Neurosci 18:10464-10472.
+Bi, G.-q. & Poo, M.-m. (2001). Synaptic modification by correlated activity: Hebb's
+postulate revisited. Annu Rev Neurosci 24:139-166.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from brian2 import Network, Quantity, SpikeGeneratorGroup, defaultclock, ms, second
+
+from ..plasticity import STDPRule, STDPTiming, WeightBounds, make_plastic_synapses
+from .base import Protocol
+from .registry import register
+from .schema import param
+from .spec import ParamConflict
+
+__all__ = ["STDPWindow", "STDPWindowParams", "analytic_window", "fit_window", "window_features"]
+
+_T = STDPTiming()
+_B = WeightBounds()
+
+
+def _whole_steps(q: Quantity, dt: Quantity) -> bool:
+    steps = float(q / dt)
+    return abs(steps - round(steps)) < 1e-6
+
+
+@dataclass(frozen=True)
+class STDPWindowParams:
+    tau_plus: Quantity = param(_T.tau_plus, unit=ms, min=0, min_inclusive=False,
+                               doc="decay of the presynaptic trace (potentiation window)")
+    tau_minus: Quantity = param(_T.tau_minus, unit=ms, min=0, min_inclusive=False,
+                                doc="decay of the postsynaptic trace (depression window)")
+    A_plus: float = param(_T.A_plus, min=0, doc="potentiation per pre-before-post pair at zero lag")
+    A_minus: float = param(_T.A_minus, min=0, doc="depression per post-before-pre pair at zero lag")
+    w_min: float = param(_B.w_min, doc="lower weight bound")
+    w_max: float = param(_B.w_max, doc="upper weight bound")
+    w_init: float = param(1.0, doc="initial weight of every synapse (keep it away from the bounds)")
+    delta_t_min: Quantity = param(-100 * ms, unit=ms, doc="most negative lag t_post - t_pre")
+    delta_t_max: Quantity = param(100 * ms, unit=ms, doc="most positive lag t_post - t_pre")
+    delta_t_step: Quantity = param(1 * ms, unit=ms, min=0, min_inclusive=False,
+                                   doc="spacing of the lag grid (one synapse per lag)")
+    n_pairings: int = param(60, min=1, max=10000, doc="pre/post pairings per synapse")
+    pairing_period: Quantity = param(1 * second, unit=ms, min=0, min_inclusive=False,
+                                     doc="time between pairings (Bi & Poo 1998: 1 s)")
+    dt: Quantity = param(0.1 * ms, unit=ms, min=0, min_inclusive=False, max=1,
+                         doc="integration time step (spike times lie on its grid)")
+
+    def check(self):
+        if not self.delta_t_max > self.delta_t_min:
+            raise ParamConflict("delta_t_max", f"must be larger than delta_t_min ({self.delta_t_min})")
+        if not self.w_max > self.w_min:
+            raise ParamConflict("w_max", f"must be larger than w_min ({self.w_min})")
+        if not self.w_min <= self.w_init <= self.w_max:
+            raise ParamConflict("w_init", f"must lie in [w_min, w_max] = [{self.w_min}, {self.w_max}]")
+        for name in ("delta_t_min", "delta_t_max", "delta_t_step", "pairing_period"):
+            if not _whole_steps(getattr(self, name), self.dt):
+                raise ParamConflict(name, f"must be a whole number of time steps dt ({self.dt})")
+        span = max(abs(self.delta_t_min), abs(self.delta_t_max))
+        if self.n_pairings > 1 and not self.pairing_period > 2 * span:
+            raise ParamConflict("pairing_period", f"must exceed twice the largest |lag| ({span}) "
+                                "so that pairings do not overlap")
+
+    @property
+    def rule(self) -> STDPRule:
+        return STDPRule(timing=STDPTiming(self.tau_plus, self.tau_minus, self.A_plus, self.A_minus),
+                        bounds=WeightBounds(self.w_min, self.w_max))
+
+    def lags_ms(self) -> np.ndarray:
+        """The lag grid t_post - t_pre (ms), from delta_t_min to delta_t_max inclusive."""
+        lo, hi = float(self.delta_t_min / ms), float(self.delta_t_max / ms)
+        step = float(self.delta_t_step / ms)
+        n = int(np.floor((hi - lo) / step + 1e-9)) + 1
+        return np.round(lo + step * np.arange(n), 9)
+
+
+def pairing_times(p: STDPWindowParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Spike indices and times (ms) of the pre and post generators.
+
+    Pairing ``j`` of synapse ``k`` puts the earlier of its two spikes at
+    ``1 ms + j * pairing_period`` (a common anchor, so all pairings start together).
+    """
+    lags = p.lags_ms()
+    n = len(lags)
+    period = float(p.pairing_period / ms)
+    anchor = 1.0 + period * np.arange(p.n_pairings)  # ms
+    t_pre = anchor[None, :] + np.maximum(0.0, -lags)[:, None]
+    t_post = t_pre + lags[:, None]
+    idx = np.repeat(np.arange(n), p.n_pairings)
+    return idx, t_pre.ravel(), idx.copy(), t_post.ravel()
+
+
+def analytic_window(lags_ms, A_plus: float, tau_plus_ms: float, A_minus: float,
+                    tau_minus_ms: float) -> np.ndarray:
+    """Pair-STDP window (weight change per pairing) at the lags ``t_post - t_pre`` (ms)."""
+    lags = np.asarray(lags_ms, dtype=float)
+    return np.where(lags >= 0, A_plus * np.exp(-np.abs(lags) / tau_plus_ms),
+                    -A_minus * np.exp(-np.abs(lags) / tau_minus_ms))
+
+
+@register
+class STDPWindow(Protocol):
+    """Weight change per pre/post pairing as a function of the lag (one synapse per lag)."""
+
+    kind = "stdp-window"
+    Params = STDPWindowParams
+
+    def simulate(self, streams, report):
+        p = self.params
+        defaultclock.dt = p.dt
+        lags = p.lags_ms()
+        n = len(lags)
+        i_pre, t_pre, i_post, t_post = pairing_times(p)
+        pre = SpikeGeneratorGroup(n, i_pre, t_pre * ms, name="pre")
+        post = SpikeGeneratorGroup(n, i_post, t_post * ms, name="post")
+        syn = make_plastic_synapses(pre, post, p.rule, on_pre_effect="", name="stdp")
+        syn.connect(i=np.arange(n), j=np.arange(n))
+        syn.w = p.w_init
+        last = max(t_pre.max(), t_post.max())
+        net = Network(pre, post, syn)
+        net.run((last + 2 * float(p.dt / ms)) * ms, report=report, report_period=1 * second,
+                namespace={})
+        w = np.asarray(syn.w[:], dtype=float)
+        return xr.Dataset(
+            {
+                "w_final": ("lag", w, {"units": "1", "long_name": "weight after all pairings"}),
+                "dw": ("lag", (w - p.w_init) / p.n_pairings,
+                       {"units": "1", "long_name": "weight change per pairing"}),
+                "dw_analytic": ("lag", analytic_window(lags, p.A_plus, float(p.tau_plus / ms),
+                                                       p.A_minus, float(p.tau_minus / ms)),
+                                {"units": "1", "long_name": "pair-rule window (no clipping)"}),
+            },
+            coords={"lag": ("lag", lags, {"units": "ms", "long_name": "t_post - t_pre"})},
+            attrs={"w_init": p.w_init, "n_pairings": p.n_pairings},
+        )
+
+    @staticmethod
+    def summarize(data, params):
+        return window_features(data, params)
+
+
+def _exp_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares fit of ``y = A exp(-x / tau)`` (x >= 0); returns (A, tau) or NaNs.
+
+    Starts from the log-linear fit of the positive points, then refines with
+    :func:`scipy.optimize.curve_fit` on the raw values (so points near zero, or
+    of the wrong sign, still count).
+    """
+    from scipy.optimize import curve_fit
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    good = y > 0
+    if good.sum() < 2:
+        return float("nan"), float("nan")
+    slope, intercept = np.polyfit(x[good], np.log(y[good]), 1)
+    tau0 = -1.0 / slope if slope < 0 else float(np.ptp(x) or 1.0)
+    try:
+        (A, tau), _ = curve_fit(lambda t, A, tau: A * np.exp(-t / tau), x, y,
+                                p0=(float(np.exp(intercept)), tau0), maxfev=10000)
+    except (RuntimeError, ValueError):
+        return float("nan"), float("nan")
+    return float(A), float(tau)
+
+
+def fit_window(lags_ms, dw) -> dict:
+    """Fit one exponential to each side of a measured STDP window.
+
+    Parameters
+    ----------
+    lags_ms : array, shape (n,)
+        Lags t_post - t_pre (ms).
+    dw : array, shape (n,)
+        Weight change per pairing (unit-less).
+
+    Returns
+    -------
+    dict
+        ``A_plus`` and ``tau_plus_ms`` from the lags > 0 (``dw = A_plus exp(-lag/tau_plus)``),
+        ``A_minus`` and ``tau_minus_ms`` from the lags < 0 (``dw = -A_minus exp(lag/tau_minus)``);
+        NaN where a side has fewer than two points of the expected sign. The sign
+        convention makes ``A_plus`` and ``A_minus`` positive for a Hebbian window; a
+        window with swapped signs gives NaN or negative amplitudes.
+    """
+    lags, dw = np.asarray(lags_ms, float), np.asarray(dw, float)
+    pos, neg = lags > 0, lags < 0
+    A_p, tau_p = _exp_fit(lags[pos], dw[pos])
+    A_m, tau_m = _exp_fit(-lags[neg], -dw[neg])
+    return {"A_plus": A_p, "tau_plus_ms": tau_p, "A_minus": A_m, "tau_minus_ms": tau_m}
+
+
+def window_features(data: xr.Dataset, params: STDPWindowParams) -> dict:
+    """Headline numbers of a run (pure function of the saved data).
+
+    Returns
+    -------
+    dict
+        The fit of :func:`fit_window`; ``dw_at_zero`` (the 0-lag change, +A_plus for
+        this rule); ``fraction_ltp_pre_before_post`` / ``fraction_ltd_post_before_pre``
+        (share of lags > 0 with dw > 0 and of lags < 0 with dw < 0);
+        ``max_abs_error_vs_analytic`` (measured vs :func:`analytic_window`);
+        ``clipped`` (some weight reached a bound, which invalidates the fit); ``n_lags``.
+    """
+    lags = data["lag"].values
+    dw = data["dw"].values
+    w = data["w_final"].values
+    zero = np.flatnonzero(np.isclose(lags, 0.0))
+    out = fit_window(lags, dw)
+    out.update({
+        "n_lags": int(len(lags)),
+        "dw_at_zero": float(dw[zero[0]]) if len(zero) else None,
+        "fraction_ltp_pre_before_post": float(np.mean(dw[lags > 0] > 0)) if (lags > 0).any() else None,
+        "fraction_ltd_post_before_pre": float(np.mean(dw[lags < 0] < 0)) if (lags < 0).any() else None,
+        "max_abs_error_vs_analytic": float(np.max(np.abs(dw - data["dw_analytic"].values))),
+        "clipped": bool(np.any(w <= params.w_min) or np.any(w >= params.w_max)),
+        "configured_tau_plus_ms": float(params.tau_plus / ms),
+        "configured_tau_minus_ms": float(params.tau_minus / ms),
+        "configured_A_plus": params.A_plus,
+        "configured_A_minus": params.A_minus,
+    })
+    return out
+
+
+def _fig_window(results):
+    from ..plots.style import STYLE_FILE, figure
+
+    import matplotlib.pyplot as plt
+
+    data = results.data
+    fig, axes = figure(1, 1, size=(5.0, 3.2))
+    ax = axes[0, 0]
+    lags = data["lag"].values
+    with plt.style.context(str(STYLE_FILE)):
+        ax.axhline(0, color="0.6", lw=0.6)
+        ax.axvline(0, color="0.6", lw=0.6)
+        ax.plot(lags, data["dw_analytic"].values, color="C1", lw=1.0, label="pair rule (analytic)")
+        ax.plot(lags, data["dw"].values, "o", color="C0", ms=2.5, label="measured (Brian2)")
+        ax.set_xlabel("t_post - t_pre (ms)")
+        ax.set_ylabel("Δw per pairing")
+        ax.legend(loc="lower right", fontsize=7)
+        ax.set_title("STDP window", loc="left")
+    return fig
+
+
+STDPWindow.figures = {"window": _fig_window}
