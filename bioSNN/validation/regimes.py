@@ -131,9 +131,8 @@ def rstdp_hidden_layer(results) -> SpikePopulation:
     """The hidden LIF layer of an ``rstdp-classification`` run, over all trials.
 
     Uses ``hidden_spike_neuron``, ``hidden_spike_time`` (ms), the number of trials and
-    ``attrs["trial_duration_ms"]``. Not registered yet (the R-STDP runs are long); add
-    ``Entry(FiringRateRegime("rstdp-hidden", rstdp_hidden_layer), "rstdp-patterns-3class")``
-    (and the CV test) to :data:`bioSNN.validation.registry.ENTRIES` to check them.
+    ``attrs["trial_duration_ms"]``. Registered for both R-STDP protocols (populations
+    ``rstdp3-hidden`` and ``rstdp10-hidden``).
     """
     d = results.data
     t_stop = float(d.sizes["trial"] * d.attrs["trial_duration_ms"])
@@ -144,7 +143,8 @@ def rstdp_hidden_layer(results) -> SpikePopulation:
 
 POPULATIONS: dict[str, Callable[..., SpikePopulation]] = {
     "lif-poisson-trace": lif_poisson_output,
-    "rstdp-hidden": rstdp_hidden_layer,
+    "rstdp3-hidden": rstdp_hidden_layer,
+    "rstdp10-hidden": rstdp_hidden_layer,
 }
 """Named population extractors (``results -> SpikePopulation``)."""
 

@@ -4,10 +4,8 @@ Each :class:`Entry` pairs a :class:`~bioSNN.validation.base.ValidationTest` with
 protocol spec (name, seed, ``--set``-style overrides) whose saved Results it judges.
 ``biosnn validate`` runs (or reuses) every distinct run once and judges all its
 entries; ``biosnn validate --list`` prints this table. To validate another protocol,
-add an entry here, e.g. the R-STDP hidden layer::
-
-    Entry(FiringRateRegime("rstdp-hidden"), "rstdp-patterns-3class"),
-    Entry(ISICVRegime("rstdp-hidden"), "rstdp-patterns-3class"),
+add an entry here (and, for a firing regime, its population extractor in
+:data:`bioSNN.validation.regimes.POPULATIONS`).
 """
 from __future__ import annotations
 
@@ -77,6 +75,10 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(MembraneRegime("refractory"), "membrane-probe"),
     Entry(FiringRateRegime("lif-poisson-trace"), "lif-poisson-trace"),
     Entry(ISICVRegime("lif-poisson-trace"), "lif-poisson-trace"),
+    Entry(FiringRateRegime("rstdp3-hidden"), "rstdp-patterns-3class"),
+    Entry(ISICVRegime("rstdp3-hidden"), "rstdp-patterns-3class"),
+    Entry(FiringRateRegime("rstdp10-hidden"), "rstdp-poisson-10class"),
+    Entry(ISICVRegime("rstdp10-hidden"), "rstdp-poisson-10class"),
 )
 """Every validation test, in report order."""
 
