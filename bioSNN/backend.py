@@ -30,6 +30,30 @@ def standalone_cache_dir(name: str) -> Path:
     return root / "cpp_standalone" / name
 
 
+def _lock_build_dir(directory: Path):
+    """Take an exclusive lock on a cpp_standalone build folder.
+
+    Two processes building into one folder overwrite each other's binary (seen here:
+    a segfault of a long run when a test rebuilt the same project). When the folder is
+    busy, a private sibling ``<folder>-<pid>`` is used instead (it compiles anew).
+
+    Returns
+    -------
+    (Path, file) : the folder to use and the open lock file (closing it releases).
+    """
+    import fcntl
+
+    for candidate in (directory, directory.with_name(f"{directory.name}-{os.getpid()}")):
+        candidate.mkdir(parents=True, exist_ok=True)
+        fh = open(candidate / ".bioSNN-build.lock", "w")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return candidate, fh
+        except BlockingIOError:
+            fh.close()
+    raise RuntimeError(f"cannot lock a build folder next to {directory}")
+
+
 @contextmanager
 def brian_target(target: str, build_dir: str | os.PathLike | None = None):
     """Context manager: run Brian2 with ``target``; restore runtime/prefs afterwards.
@@ -40,7 +64,8 @@ def brian_target(target: str, build_dir: str | os.PathLike | None = None):
     build_dir : path, optional
         Build directory for ``cpp_standalone`` (default:
         ``standalone_cache_dir("default")``). Reusing a directory reuses its
-        compiled objects; two processes must not share one at the same time.
+        compiled objects; it is locked while in use, and a second process gets a
+        private sibling folder instead.
     """
     import brian2
     from brian2.devices.device import reinit_devices
@@ -49,11 +74,12 @@ def brian_target(target: str, build_dir: str | os.PathLike | None = None):
         raise ValueError(f"unknown Brian2 target {target!r}; choose one of {', '.join(TARGETS)}")
     old_target = brian2.prefs.codegen.target
     old_dt = brian2.defaultclock.dt
+    lock = None
     brian2.start_scope()
     try:
         if target == "cpp_standalone":
             directory = Path(build_dir) if build_dir else standalone_cache_dir("default")
-            directory.mkdir(parents=True, exist_ok=True)
+            directory, lock = _lock_build_dir(directory)
             brian2.set_device("cpp_standalone", directory=str(directory), build_on_run=True,
                               with_output=False)
         else:
@@ -65,3 +91,5 @@ def brian_target(target: str, build_dir: str | os.PathLike | None = None):
             brian2.set_device("runtime")
         brian2.prefs.codegen.target = old_target
         brian2.defaultclock.dt = old_dt
+        if lock is not None:
+            lock.close()

@@ -33,9 +33,10 @@ def quick_spec():
     return make
 
 
-@pytest.fixture(autouse=True)
-def _no_user_protocol_dirs(monkeypatch):
-    """Tests see only the repository's protocols/ unless they set BIOSNN_PROTOCOLS."""
-    monkeypatch.delenv("BIOSNN_PROTOCOLS", raising=False)
-    monkeypatch.setenv("BIOSNN_CACHE", os.environ.get("BIOSNN_TEST_CACHE",
-                                                      os.path.expanduser("~/.cache/bioSNN-tests")))
+def pytest_configure(config):
+    """For the whole session (module-scoped fixtures included): builds go to a test cache
+    (never into the cache of a user's run going on at the same time), and only the
+    repository's protocols/ are seen."""
+    os.environ["BIOSNN_CACHE"] = os.environ.get(
+        "BIOSNN_TEST_CACHE", os.path.expanduser("~/.cache/bioSNN-tests"))
+    os.environ.pop("BIOSNN_PROTOCOLS", None)

@@ -41,3 +41,25 @@ def test_runtime_usable_after_standalone(quick_spec):
     _run(spec, "cpp_standalone")
     b = _run(spec, "numpy")
     xr.testing.assert_identical(a.data, b.data)
+
+
+def test_busy_build_folder_is_not_shared(tmp_path):
+    """A cpp_standalone build folder in use by one process is locked: another process
+    gets a private sibling folder, and the folder is free again once released."""
+    import subprocess
+    import sys
+
+    from bioSNN.backend import _lock_build_dir
+
+    probe = ("import sys; from pathlib import Path; from bioSNN.backend import _lock_build_dir; "
+             "print(_lock_build_dir(Path(sys.argv[1]))[0])")
+    folder = tmp_path / "build"
+    used, lock = _lock_build_dir(folder)
+    assert used == folder
+    other = subprocess.run([sys.executable, "-c", probe, str(folder)], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    assert other != str(folder) and other.startswith(str(folder) + "-")
+    lock.close()
+    again = subprocess.run([sys.executable, "-c", probe, str(folder)], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    assert again == str(folder)
