@@ -92,6 +92,18 @@ CATALOGUE: tuple[FigureEntry, ...] = (
         "bioSNN.plots.izhikevich:plot_izhikevich_gallery",
         "v(t) of the seven Izhikevich (2003) presets under a current step, and the TC/LTS "
         "rebound after a hyperpolarising step", (9.0, 5.7)),
+    FigureEntry(
+        "rstdp-patterns-3class", "rstdp-patterns-3class", 0,
+        "bioSNN.plots.rstdp:plot_rstdp_overview",
+        "R-STDP on the seed's 3-class noisy periodic patterns: (A) learning curve and test "
+        "accuracy, (B, C) hidden->output weights before and after training, (D-F) input, hidden "
+        "and output rasters of a test trial of each class", (7.8, 5.2)),
+    FigureEntry(
+        "distal-reward", "distal-reward", 0,
+        "bioSNN.plots.distal_reward:plot_distal_reward",
+        "Izhikevich (2007) distal reward: (A) the chosen synapse's weight vs sampled others with "
+        "reward times, (B) final weight distribution, (C) rewards per minute, (D) raster of the "
+        "last second", (9.0, 6.0)),
 )
 """Every publication figure, in the order ``biosnn figures`` draws them."""
 
