@@ -11,16 +11,18 @@ FIGURES ?= figures
 # The default protocol set run by `make run` (full size).
 RUN_PROTOCOLS ?= lif-fi-curve izhikevich-patterns lif-poisson-trace
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 RSTDP_BENCH_ARGS ?=
 
-.PHONY: venv run test test-slow test-all bench bench-rstdp clean help
+.PHONY: venv run test test-slow test-all bench bench-embedder bench-rstdp clean help
 
 help:
 	@echo "make run        install into $(VENV) and run: $(RUN_PROTOCOLS) (results in $(OUT)/),"
 	@echo "                then draw the full figure set into $(FIGURES)/ from those runs"
 	@echo "make test       install into $(VENV) if needed and run the default test tier"
 	@echo "make test-slow  run only the slow tier;  make test-all: every test"
-	@echo "make bench      R-STDP speed: Brian2 vs the NumPy reference (RSTDP_BENCH_ARGS=...)"
+	@echo "make bench      embedder speed/memory: seed-style snnTorch step loop vs bioSNN"
+	@echo "                and R-STDP speed (make bench-rstdp alone; RSTDP_BENCH_ARGS=...)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,7 +50,13 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest --timeout=3600 $(PYTEST_ARGS)
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_embedder.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/rstdp_speed.py $(RSTDP_BENCH_ARGS)
+
+# One meta-training task (5-way 5-shot 15-query, 50 steps): seed-style snnTorch step loop vs
+# bioSNN's CSNN, s/task and peak memory, each in its own process (~2 min; BENCH_ARGS=...).
+bench-embedder: $(STAMP)
+	$(BIN)/python benchmarks/bench_embedder.py $(BENCH_ARGS)
 
 # Speed of rstdp-poisson-10class (100 trials) on Brian2 vs the NumPy reference, plus an
 # input-rate sweep (benchmarks/rstdp_speed.py; ~10-20 min, compiles cpp_standalone builds).

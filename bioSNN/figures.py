@@ -104,6 +104,18 @@ CATALOGUE: tuple[FigureEntry, ...] = (
         "Izhikevich (2007) distal reward: (A) the chosen synapse's weight vs sampled others with "
         "reward times, (B) final weight distribution, (C) rewards per minute, (D) raster of the "
         "last second", (9.0, 6.0)),
+    FigureEntry(
+        "fewshot-mnist-seed", "fewshot-mnist-seed", 0,
+        "bioSNN.plots.fewshot:plot_fewshot_overview",
+        "Few-shot MNIST (all digits), spiking prototypical network vs its ANN twin: (A) training "
+        "accuracy per task, (B) test accuracy with 95% CI, (C) t-SNE map of SNN test "
+        "embeddings, (D) per-layer firing rates (Hz)", (9.0, 6.6)),
+    FigureEntry(
+        "fewshot-mnist-disjoint", "fewshot-mnist-disjoint", 0,
+        "bioSNN.plots.fewshot:plot_fewshot_overview",
+        "Few-shot MNIST on unseen digits (train 0-4, test 5-9), spiking prototypical network vs "
+        "its ANN twin: (A) training accuracy per task, (B) test accuracy with 95% CI, (C) t-SNE "
+        "map of SNN test embeddings, (D) per-layer firing rates (Hz)", (9.0, 6.6)),
 )
 """Every publication figure, in the order ``biosnn figures`` draws them."""
 

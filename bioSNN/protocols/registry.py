@@ -14,6 +14,7 @@ _BUILTIN_MODULES = (
     "bioSNN.protocols.lif_fi_curve",
     "bioSNN.protocols.izhikevich_patterns",
     "bioSNN.protocols.lif_poisson_trace",
+    "bioSNN.protocols.fewshot",
     "bioSNN.protocols.rstdp_classification",
     "bioSNN.protocols.distal_reward",
     "bioSNN.protocols.stdp_window",

@@ -1,0 +1,487 @@
+r"""Protocol kind ``fewshot-protonet``: few-shot image classification with a spiking
+prototypical network, against its non-spiking twin.
+
+A convolutional spiking embedder (:class:`bioSNN.embedder.csnn.CSNN`: two conv + LIF +
+max-pool blocks, a linear + LIF layer, embedding = time-averaged membrane potential of
+the last layer over ``num_steps`` steps) is meta-trained as a prototypical network
+(Snell et al. 2017) on ``n_train_tasks`` N-way K-shot episodes drawn from the classes
+``train_classes`` of the MNIST training split, one Adam step per episode
+(:func:`bioSNN.embedder.train.meta_train`). It is then meta-tested on
+``n_test_episodes`` episodes of the classes ``test_classes`` of the MNIST test split.
+The ANN baseline (:class:`bioSNN.embedder.csnn.ANNEmbedder`: the same layers with ReLU
+and no time dimension) starts from the same initial weights and is trained on the same
+episodes with the same augmentation, schedule and metric, and is tested on the same
+episodes, so the two accuracies are paired.
+
+With ``train_classes = test_classes = 0..9`` (protocol ``fewshot-mnist-seed``) the
+network is tested on new *images* of known classes; with 0-4 vs 5-9
+(``fewshot-mnist-disjoint``) on classes it has never seen, the actual few-shot problem.
+
+Randomness: everything comes from the run's torch stream, split into six seeds drawn
+from it in this order: initial weights (shared by SNN and ANN), training episodes and
+augmentation (same sequence for both), validation split, validation episodes, test
+episodes (same for both), and the test images that are embedded and mapped in 2-D
+(which also seeds t-SNE).
+
+Long training shows progress on stderr (task i/N, running loss and accuracy, tasks/s),
+checkpoints every ``checkpoint_every`` tasks into
+``$BIOSNN_CACHE/checkpoints/<protocol>/<spec hash>-seed<N>/{snn,ann}.pt`` (default cache
+``~/.cache/bioSNN``) and, when the same spec and seed is run again after an
+interruption, resumes from there with the same final result as an uninterrupted run. The
+checkpoint folder is removed when the run has finished. The hash covers the protocol
+name, kind and every parameter except ``checkpoint_every``.
+
+Recorded (``data.nc``): training loss and accuracy per task, validation accuracy, the
+classes of every training and test episode, per-episode test accuracy, embeddings and
+their t-SNE map (van der Maaten & Hinton 2008) for ``n_embed_per_class`` test images per
+test class, and the firing rate of every neuron of the three LIF layers over those
+images, in Hz for one time step = ``dt``.
+
+References
+----------
+J. Snell, K. Swersky, R. Zemel (2017) Prototypical networks for few-shot learning. NeurIPS 30.
+L. van der Maaten, G. Hinton (2008) Visualizing data using t-SNE. JMLR 9, 2579-2605.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from brian2 import Quantity, ms, second
+
+from ..errors import BioSNNError
+from .base import Protocol
+from .registry import register
+from .schema import param
+from .spec import ParamConflict
+
+__all__ = ["FewShotProtoNet", "FewShotParams", "parse_classes", "checkpoint_dir",
+           "fewshot_features", "MODELS"]
+
+MODELS = ("snn", "ann")
+_N_SEEDS = 6
+_DIGITS = range(10)
+
+
+def parse_classes(text: str) -> list[int]:
+    """Class labels from a comma-separated list (``"0,1,2"``) or range (``"0-4"``) text.
+
+    Raises
+    ------
+    ValueError
+        If an entry is not a digit class 0-9, a range is empty or a class repeats.
+    """
+    out: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        lo, sep, hi = part.partition("-")
+        try:
+            values = list(range(int(lo), int(hi) + 1)) if sep else [int(part)]
+        except ValueError:
+            raise ValueError(f"expected comma-separated digit classes 0-9 or ranges like "
+                             f"0-4, got {text!r}") from None
+        if not values or any(v not in _DIGITS for v in values):
+            raise ValueError(f"classes must be digits 0-9 (ranges ascending), got {part!r} "
+                             f"in {text!r}")
+        out += values
+    if len(set(out)) != len(out):
+        raise ValueError(f"a class is listed twice in {text!r}")
+    return out
+
+
+@dataclass(frozen=True)
+class FewShotParams:
+    dataset: str = param("mnist", choices=("mnist",), doc="image dataset (torchvision layout "
+                         "under --data-root / $BIOSNN_DATA)")
+    train_classes: str = param("0-9", doc="classes of the meta-training episodes, from the "
+                               "training split (comma-separated, ranges like 0-4 allowed)")
+    test_classes: str = param("0-9", doc="classes of the meta-test episodes, from the test split")
+    n_way: int = param(5, min=2, max=10, doc="classes per episode")
+    k_shot: int = param(5, min=1, max=500, doc="support images per class")
+    n_query: int = param(15, min=1, max=500, doc="query images per class")
+    n_train_tasks: int = param(2000, min=1, max=10**7, doc="meta-training episodes (one "
+                               "Adam step each)")
+    n_test_episodes: int = param(600, min=2, max=10**6, doc="meta-test episodes")
+    lr: float = param(1e-3, min=0, min_inclusive=False, max=1, doc="Adam learning rate")
+    lr_schedule: str = param("constant", choices=("constant", "cosine"),
+                             doc="learning-rate schedule over the training tasks")
+    weight_decay: float = param(0.0, min=0, max=1, doc="Adam L2 weight decay")
+    num_steps: int = param(50, min=1, max=10000, doc="SNN time steps per image")
+    dt: Quantity = param(1 * ms, unit=ms, min=0, min_inclusive=False,
+                         doc="duration of one SNN time step (firing rates in Hz, tau_m)")
+    beta: float = param(0.95, min=0, max=1, doc="LIF membrane decay per step, "
+                        "exp(-dt/tau_m)")
+    threshold: float = param(1.0, min=0, min_inclusive=False, doc="LIF threshold "
+                             "(dimensionless membrane units)")
+    slope: float = param(5.0, min=0, min_inclusive=False, doc="fast-sigmoid surrogate slope")
+    conv1_channels: int = param(16, min=1, max=1024, doc="channels of the first convolution")
+    conv1_kernel: int = param(5, min=1, max=27, doc="kernel size of the first convolution (odd)")
+    conv2_channels: int = param(32, min=1, max=1024, doc="channels of the second convolution")
+    conv2_kernel: int = param(3, min=1, max=13, doc="kernel size of the second convolution (odd)")
+    embedding_dim: int = param(64, min=1, max=4096, doc="size of the embedding")
+    distance: str = param("euclidean", choices=("euclidean", "squared-euclidean"),
+                          doc="query-prototype distance")
+    normalize: bool = param(False, doc="L2-normalise embeddings before prototypes and distances")
+    temperature: float = param(1.0, min=0, min_inclusive=False,
+                               doc="logits = -distance / temperature")
+    rotation_classes: int = param(1, min=1, max=4, doc="1, 2 or 4: training classes rotated by "
+                                  "multiples of 360/n degrees count as new classes")
+    augment_rotate_deg: float = param(0.0, min=0, max=180, doc="random rotation of training "
+                                      "images, +- degrees")
+    augment_scale: float = param(0.0, min=0, max=0.5, doc="random zoom of training images, "
+                                 "factor in 1 +- this")
+    augment_shift_px: float = param(0.0, min=0, max=14, doc="random translation of training "
+                                    "images, +- pixels per axis")
+    val_fraction: float = param(0.0, min=0, max=0.5, doc="fraction of each training class's "
+                                "images held out for validation (0: none)")
+    val_every: int = param(0, min=0, doc="validate every this many tasks (0: never)")
+    n_val_episodes: int = param(100, min=1, max=10**5, doc="validation episodes (the same each "
+                                "time)")
+    early_stopping: bool = param(False, doc="keep the weights with the best validation accuracy")
+    baseline: bool = param(True, doc="also train and test the ANN baseline")
+    n_embed_per_class: int = param(50, min=2, max=1000, doc="test images per test class that "
+                                   "are embedded, mapped in 2-D and used for firing rates")
+    tsne_perplexity: float = param(30.0, min=1, max=100, doc="t-SNE perplexity of the 2-D map")
+    checkpoint_every: int = param(100, min=0, doc="checkpoint every this many tasks (0: only "
+                                  "at the end); not part of the spec hash")
+    torch_threads: int = param(1, min=0, max=256, doc="torch intra-op threads during the run "
+                               "(0: torch's default); results depend on it in the last bits")
+
+    def check(self):
+        classes = {}
+        for name in ("train_classes", "test_classes"):
+            try:
+                classes[name] = parse_classes(getattr(self, name))
+            except ValueError as err:
+                raise ParamConflict(name, str(err)) from None
+            if len(classes[name]) < self.n_way:
+                raise ParamConflict(name, f"needs at least n_way = {self.n_way} classes, got "
+                                    f"{len(classes[name])} ({getattr(self, name)!r})")
+        if self.rotation_classes not in (1, 2, 4):
+            raise ParamConflict("rotation_classes", f"must be 1, 2 or 4, got "
+                                f"{self.rotation_classes}")
+        for name in ("conv1_kernel", "conv2_kernel"):
+            if getattr(self, name) % 2 == 0:
+                raise ParamConflict(name, f"must be odd ('same' padding), got {getattr(self, name)}")
+        if self.val_every and not self.val_fraction:
+            raise ParamConflict("val_every", "validation needs held-out images: set "
+                                "val_fraction > 0 (or val_every = 0)")
+        if self.early_stopping and not self.val_every:
+            raise ParamConflict("early_stopping", "needs validation: set val_every > 0")
+        n_embed = self.n_embed_per_class * len(classes["test_classes"])
+        if not self.tsne_perplexity < n_embed:
+            raise ParamConflict("tsne_perplexity", f"must be below the number of embedded "
+                                f"images, n_embed_per_class x test classes = {n_embed}")
+
+    @property
+    def train_class_list(self) -> list[int]:
+        return parse_classes(self.train_classes)
+
+    @property
+    def test_class_list(self) -> list[int]:
+        return parse_classes(self.test_classes)
+
+    @property
+    def tau_m(self) -> Quantity:
+        """Membrane time constant implied by ``beta`` and ``dt``: -dt / ln(beta)."""
+        if self.beta <= 0:
+            return 0 * ms
+        if self.beta >= 1:
+            return math.inf * ms
+        return -self.dt / math.log(self.beta)
+
+    def csnn_config(self):
+        from ..embedder.csnn import CSNNConfig
+
+        return CSNNConfig(conv1_channels=self.conv1_channels, conv1_kernel=self.conv1_kernel,
+                          conv2_channels=self.conv2_channels, conv2_kernel=self.conv2_kernel,
+                          embedding_dim=self.embedding_dim, num_steps=self.num_steps,
+                          beta=self.beta, threshold=self.threshold, slope=self.slope)
+
+    def train_config(self):
+        from ..embedder.train import Augmentation, TrainConfig
+
+        return TrainConfig(
+            n_tasks=self.n_train_tasks, lr=self.lr, lr_schedule=self.lr_schedule,
+            weight_decay=self.weight_decay, distance=self.distance, normalize=self.normalize,
+            temperature=self.temperature,
+            augmentation=Augmentation(rotate_deg=self.augment_rotate_deg,
+                                      scale=self.augment_scale, shift_px=self.augment_shift_px),
+            val_every=self.val_every, early_stopping=self.early_stopping,
+            checkpoint_every=self.checkpoint_every)
+
+
+def checkpoint_dir(spec, seed: int) -> Path:
+    """Checkpoint folder of one run: ``<cache>/checkpoints/<name>/<hash>-seed<seed>``.
+
+    ``<cache>`` is ``$BIOSNN_CACHE`` or ``~/.cache/bioSNN``; ``<hash>`` is the first 16
+    hex digits of the SHA-256 of the protocol name, kind and resolved parameters
+    (``checkpoint_every`` excluded), so only the same spec and seed resumes.
+    """
+    table = {k: v for k, v in spec.parameter_table().items() if k != "checkpoint_every"}
+    key = json.dumps({"name": spec.name, "kind": spec.kind, "parameters": table},
+                     sort_keys=True, default=str)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    root = Path(os.environ.get("BIOSNN_CACHE", Path.home() / ".cache" / "bioSNN"))
+    return root / "checkpoints" / spec.name / f"{digest}-seed{seed}"
+
+
+@contextmanager
+def _torch_threads(n: int):
+    import torch
+
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _split_validation(labels, classes, fraction, generator):
+    """Indices of the meta-training and validation images of ``classes`` (per class,
+    a random ``fraction`` of the images is held out)."""
+    import torch
+
+    train, val = [], []
+    for c in classes:
+        idx = torch.nonzero(labels == c).flatten()
+        idx = idx[torch.randperm(len(idx), generator=generator)]
+        n_val = int(round(fraction * len(idx)))
+        val.append(idx[:n_val])
+        train.append(idx[n_val:])
+    return torch.sort(torch.cat(train)).values, torch.sort(torch.cat(val)).values
+
+
+def _sampler(labels, p: FewShotParams, classes, what: str):
+    from ..embedder.episodes import EpisodeSampler
+
+    try:
+        return EpisodeSampler(labels, p.n_way, p.k_shot, p.n_query, classes=classes)
+    except ValueError as err:
+        raise BioSNNError(f"{what} episodes: {err}") from None
+
+
+def _pick_embed_items(labels, classes, per_class, generator):
+    import torch
+
+    picked = []
+    for c in classes:
+        idx = torch.nonzero(labels == c).flatten()
+        if len(idx) < per_class:
+            raise BioSNNError(f"n_embed_per_class = {per_class}, but test class {c} has only "
+                              f"{len(idx)} images")
+        picked.append(idx[torch.randperm(len(idx), generator=generator)[:per_class]])
+    return torch.cat(picked)
+
+
+def _tsne(x: np.ndarray, perplexity: float, seed: int) -> np.ndarray:
+    """2-D t-SNE map (PCA initialisation, one thread: deterministic for a seed)."""
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return TSNE(n_components=2, perplexity=perplexity, init="pca", learning_rate="auto",
+                    random_state=seed % 2**32).fit_transform(x.astype(np.float64))
+
+
+@register
+class FewShotProtoNet(Protocol):
+    """Few-shot classification: spiking prototypical network vs its ANN twin."""
+
+    kind = "fewshot-protonet"
+    Params = FewShotParams
+    uses_data = True
+
+    def simulate(self, streams, report):
+        with _torch_threads(self.params.torch_threads):
+            return self._simulate(streams)
+
+    def _simulate(self, streams):
+        import torch
+
+        from ..embedder.csnn import ANNEmbedder, CSNN, LAYER_NAMES
+        from ..embedder.data import load_mnist
+        from ..embedder.train import RotatedClasses, embed, evaluate, meta_train
+
+        p, opts = self.params, self.options
+        name = self.spec.name
+        show = opts.progress
+        train_set = load_mnist(train=True, data_root=opts.data_root)
+        test_set = load_mnist(train=False, data_root=opts.data_root)
+        g = streams.torch_generator()
+        (seed_init, seed_train, seed_split, seed_val, seed_test,
+         seed_embed) = torch.randint(0, 2**62, (_N_SEEDS,), generator=g).tolist()
+
+        train_classes, test_classes = p.train_class_list, p.test_class_list
+        train_idx, val_idx = _split_validation(train_set.labels, train_classes, p.val_fraction,
+                                               torch.Generator().manual_seed(seed_split))
+        source = RotatedClasses(train_set.images[train_idx], train_set.labels[train_idx],
+                                p.rotation_classes, label_stride=10)
+        train_sampler = _sampler(source.labels, p, None, "training")
+        val = None
+        if p.val_every:
+            val = (train_set.images[val_idx],
+                   _sampler(train_set.labels[val_idx], p, None, "validation"),
+                   seed_val, p.n_val_episodes)
+        test_sampler = _sampler(test_set.labels, p, test_classes, "test")
+        embed_idx = _pick_embed_items(test_set.labels, test_classes, p.n_embed_per_class,
+                                      torch.Generator().manual_seed(seed_embed))
+        embed_images = test_set.images[embed_idx]
+
+        tc = p.train_config()
+        ckdir = checkpoint_dir(self.spec, streams.seed)
+        models = MODELS if p.baseline else MODELS[:1]
+        out: dict[str, dict] = {}
+        for m in models:
+            cls = CSNN if m == "snn" else ANNEmbedder
+            with torch.random.fork_rng():  # nn.Module construction draws from the global RNG
+                model = cls(p.csnn_config(), generator=torch.Generator().manual_seed(seed_init))
+            hist = meta_train(model, source, train_sampler,
+                              torch.Generator().manual_seed(seed_train), tc, val=val,
+                              checkpoint=ckdir / f"{m}.pt",
+                              progress=f"{name} {m} train" if show else None)
+            acc, test_ep_classes = evaluate(
+                model, test_set.images, test_sampler, torch.Generator().manual_seed(seed_test),
+                p.n_test_episodes, tc, progress=f"{name} {m} test" if show else None,
+                return_classes=True)
+            if m == "snn":
+                emb, counts = embed(model, embed_images, return_counts=True)
+            else:
+                emb, counts = embed(model, embed_images), None
+            emb = emb.double().numpy()
+            out[m] = {"hist": hist, "acc": acc, "emb": emb, "counts": counts,
+                      "map": _tsne(emb, p.tsne_perplexity, seed_embed)}
+
+        # SNN and ANN drew the same training and test episodes (same seeds)
+        data = _dataset(p, models, out, out["snn"]["hist"].classes, test_ep_classes,
+                        test_set.labels[embed_idx].numpy(), LAYER_NAMES)
+        shutil.rmtree(ckdir, ignore_errors=True)  # finished: nothing left to resume
+        return data
+
+    @staticmethod
+    def summarize(data, params):
+        return fewshot_features(data, params)
+
+
+def _dataset(p, models, out, train_classes, test_classes, embed_labels, layer_names):
+    n_models = len(models)
+    hist = [out[m]["hist"] for m in models]
+    val_task = hist[0].val_task
+    data = xr.Dataset(
+        {
+            "train_loss": (("model", "task"), np.stack([h.loss for h in hist]),
+                           {"units": "1", "long_name": "query cross-entropy of each training task"}),
+            "train_accuracy": (("model", "task"), np.stack([h.accuracy for h in hist]),
+                               {"units": "1", "long_name": "query accuracy of each training task "
+                                "(before its update)"}),
+            "train_episode_classes": (("task", "way"), train_classes,
+                                      {"units": "1", "long_name": "dataset class of each way of "
+                                       "each training episode (+10 per rotation step for "
+                                       "rotation classes)"}),
+            "val_accuracy": (("model", "val_point"),
+                             np.stack([h.val_accuracy for h in hist]).reshape(n_models, -1),
+                             {"units": "1", "long_name": "mean validation-episode accuracy"}),
+            "kept_task": ("model", np.array([h.kept_task for h in hist], dtype=np.int64),
+                          {"units": "1", "long_name": "tasks trained by the tested weights"}),
+            "train_time": ("model", np.array([h.wall_time_s for h in hist]),
+                           {"units": "s", "long_name": "meta-training wall time (all segments)"}),
+            "test_accuracy": (("model", "episode"), np.stack([out[m]["acc"] for m in models]),
+                              {"units": "1", "long_name": "query accuracy of each test episode"}),
+            "test_episode_classes": (("episode", "way"), test_classes,
+                                     {"units": "1", "long_name": "dataset class of each way of "
+                                      "each test episode"}),
+            "embedding": (("model", "item", "embedding_dim"),
+                          np.stack([out[m]["emb"] for m in models]),
+                          {"units": "1", "long_name": "embedding of test images (SNN: mean "
+                           "membrane potential, threshold units)"}),
+            "embedding_map": (("model", "item", "map_axis"),
+                              np.stack([out[m]["map"] for m in models]),
+                              {"units": "1", "long_name": "t-SNE map of the embeddings"}),
+            "embed_label": ("item", embed_labels.astype(np.int64),
+                            {"units": "1", "long_name": "class of each embedded test image"}),
+        },
+        coords={
+            "model": ("model", list(models), {"units": "1"}),
+            "task": ("task", np.arange(1, p.n_train_tasks + 1), {"units": "1"}),
+            "val_task": ("val_point", val_task.astype(np.int64),
+                         {"units": "1", "long_name": "tasks trained at each validation"}),
+            "episode": ("episode", np.arange(p.n_test_episodes), {"units": "1"}),
+            "map_axis": ("map_axis", ["x", "y"], {"units": "1"}),
+        },
+    )
+    counts = out["snn"]["counts"]
+    n_images = len(embed_labels)
+    dt_s = float(p.dt / second)
+    for layer in layer_names:
+        rate = counts[layer].double().flatten().numpy() / (n_images * p.num_steps * dt_s)
+        data[f"rate_{layer}"] = ((f"{layer}_neuron",), rate,
+                                 {"units": "Hz", "long_name": f"firing rate of each {layer} "
+                                  f"neuron over the embedded test images"})
+    data.attrs.update({"layers": ",".join(layer_names), "dt_ms": float(p.dt / ms)})
+    return data
+
+
+def _ci95(x: np.ndarray) -> float:
+    """Half-width of the normal 95 % confidence interval of the mean: 1.96 s / sqrt(n)."""
+    return float(1.96 * x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else float("nan")
+
+
+def fewshot_features(data: xr.Dataset, params: FewShotParams) -> dict:
+    """Headline numbers of a few-shot run (pure function of the saved data).
+
+    Accuracies are fractions (0-1); ``*_ci95`` are half-widths of the 95 % confidence
+    interval of the mean over test episodes (1.96 standard errors). ``snn_minus_ann`` is
+    the paired difference (same test episodes) with its own interval.
+    """
+    out: dict = {
+        "n_way": params.n_way, "k_shot": params.k_shot, "n_query": params.n_query,
+        "train_classes": params.train_classes, "test_classes": params.test_classes,
+        "n_train_tasks": int(data.sizes["task"]), "n_test_episodes": int(data.sizes["episode"]),
+        "num_steps": params.num_steps, "dt_ms": float(params.dt / ms),
+        "tau_m_ms": float(params.tau_m / ms),
+    }
+    models = [str(m) for m in data["model"].values]
+    acc = {m: data["test_accuracy"].sel(model=m).values for m in models}
+    for m in models:
+        out[f"{m}_test_accuracy"] = float(acc[m].mean())
+        out[f"{m}_test_ci95"] = _ci95(acc[m])
+    for m in models:
+        train_acc = data["train_accuracy"].sel(model=m).values
+        out[f"{m}_final_train_accuracy"] = float(np.nanmean(train_acc[-100:]))
+        val = data["val_accuracy"].sel(model=m).values
+        out[f"{m}_best_val_accuracy"] = float(val.max()) if val.size else None
+        out[f"{m}_kept_task"] = int(data["kept_task"].sel(model=m))
+        out[f"{m}_s_per_task"] = float(data["train_time"].sel(model=m)) / data.sizes["task"]
+    if "ann" in models:
+        diff = acc["snn"] - acc["ann"]
+        out["snn_minus_ann"] = float(diff.mean())
+        out["snn_minus_ann_ci95"] = _ci95(diff)
+        out["snn_at_least_ann"] = bool(diff.mean() >= 0)
+    layers = data.attrs.get("layers", "lif1,lif2,lif3").split(",")
+    for layer in layers:
+        rate = data[f"rate_{layer}"].values
+        out[f"rate_{layer}_Hz"] = float(rate.mean())
+        out[f"silent_fraction_{layer}"] = float((rate == 0).mean())
+    train_seen = np.unique(data["train_episode_classes"].values % 10)
+    test_seen = np.unique(data["test_episode_classes"].values)
+    out["train_classes_seen"] = ",".join(map(str, train_seen))
+    out["test_classes_seen"] = ",".join(map(str, test_seen))
+    return out
+
+
+FewShotProtoNet.figures = {
+    "training-curve": "bioSNN.plots.fewshot:plot_training_curve",
+    "accuracy": "bioSNN.plots.fewshot:plot_accuracy",
+    "embedding-map": "bioSNN.plots.fewshot:plot_embedding_map",
+    "firing-rates": "bioSNN.plots.fewshot:plot_firing_rates",
+}
