@@ -33,6 +33,18 @@ def quick_spec():
     return make
 
 
+@pytest.fixture
+def one_torch_thread():
+    """torch on one intra-op thread for the test, restored afterwards: small batches on
+    the 2-core machine ran 4x slower and erratically with two threads (22 s vs 5 s)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def pytest_configure(config):
     """For the whole session (module-scoped fixtures included): builds go to a test cache
     (never into the cache of a user's run going on at the same time), and only the

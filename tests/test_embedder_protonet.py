@@ -77,15 +77,6 @@ def mnist_train():
     return load_mnist(train=True, download=False)  # BIOSNN_DATA set but wrong -> fails loudly
 
 
-@pytest.fixture
-def one_torch_thread():
-    # Small batches: on the 2-core CI machine two intra-op threads made this test 4x slower
-    # (22 s vs 5 s) and erratic. Restored afterwards.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 def test_tiny_training_run_lowers_the_query_loss(mnist_train, one_torch_thread):
     # 30 episodes 5-way 1-shot 5-query, 10 time steps, Adam 1e-3 (seed-like). Over seeds

@@ -27,13 +27,6 @@ needs_mnist = pytest.mark.skipif(not HAVE_DATA, reason="BIOSNN_DATA is not set: 
                                  "the shared data folder for the MNIST protocol tests")
 
 
-@pytest.fixture
-def one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 # ---------------------------------------------------------------- training loop (synthetic)
 
