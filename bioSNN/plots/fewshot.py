@@ -148,8 +148,10 @@ def plot_firing_rates(results, ax=None):
                     body.set_facecolor("C2")
                     body.set_alpha(0.35)
             ax.plot([k], [rate.mean()], "D", color="C2", ms=5)
+            # label above the axis floor even when the mean rate is close to 0 Hz
+            y_text = max(rate.mean(), 0.06 * 1000.0 / dt_ms)
             ax.annotate(f"mean {rate.mean():.0f} Hz\nsilent {100 * (rate == 0).mean():.0f}%",
-                        (k, rate.mean()), xytext=(10, 0), textcoords="offset points",
+                        (k, y_text), xytext=(10, 0), textcoords="offset points",
                         va="center", fontsize=7)
         ax.set_xticks(range(len(layers)), layers)
         ax.set_xlim(-0.6, len(layers) - 0.1)
