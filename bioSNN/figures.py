@@ -93,6 +93,11 @@ CATALOGUE: tuple[FigureEntry, ...] = (
         "v(t) of the seven Izhikevich (2003) presets under a current step, and the TC/LTS "
         "rebound after a hyperpolarising step", (9.0, 5.7)),
     FigureEntry(
+        "stdp-window", "stdp-window", 0, "bioSNN.plots.stdp_window:plot_stdp_window",
+        "Pair-STDP learning window measured in Brian2 (60 pairings at 1 Hz per lag): (A) weight "
+        "change per pairing vs lag with the configured rule, the exponential fit and Bi & Poo's "
+        "(2001) window shape (16.8 / 33.7 ms); (B) measured minus analytic", (9.0, 3.4)),
+    FigureEntry(
         "rstdp-patterns-3class", "rstdp-patterns-3class", 0,
         "bioSNN.plots.rstdp:plot_rstdp_overview",
         "R-STDP on the seed's 3-class noisy periodic patterns: (A) learning curve and test "

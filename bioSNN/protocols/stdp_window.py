@@ -252,25 +252,4 @@ def window_features(data: xr.Dataset, params: STDPWindowParams) -> dict:
     return out
 
 
-def _fig_window(results):
-    from ..plots.style import STYLE_FILE, figure
-
-    import matplotlib.pyplot as plt
-
-    data = results.data
-    fig, axes = figure(1, 1, size=(5.0, 3.2))
-    ax = axes[0, 0]
-    lags = data["lag"].values
-    with plt.style.context(str(STYLE_FILE)):
-        ax.axhline(0, color="0.6", lw=0.6)
-        ax.axvline(0, color="0.6", lw=0.6)
-        ax.plot(lags, data["dw_analytic"].values, color="C1", lw=1.0, label="pair rule (analytic)")
-        ax.plot(lags, data["dw"].values, "o", color="C0", ms=2.5, label="measured (Brian2)")
-        ax.set_xlabel("t_post - t_pre (ms)")
-        ax.set_ylabel("Δw per pairing")
-        ax.legend(loc="lower right", fontsize=7)
-        ax.set_title("STDP window", loc="left")
-    return fig
-
-
-STDPWindow.figures = {"window": _fig_window}
+STDPWindow.figures = {"window": "bioSNN.plots.stdp_window:plot_stdp_window"}
