@@ -4,7 +4,7 @@ import snntorch as snn
 import torch
 from snntorch import surrogate
 
-from bioSNN.embedder.lif import LIF, LeakyParams, lif_step, spike_fn
+from bioSNN.embedder.lif import LIF, LeakyParams, lif_sequence, lif_step, spike_fn
 
 PARAMS = [
     LeakyParams(),  # the seed's beta 0.95, threshold 1, slope 5
@@ -130,3 +130,55 @@ def test_module_wrapper_starts_from_rest_and_matches_function():
 def test_params_reject_bad_values(kwargs, field):
     with pytest.raises(ValueError, match=field):
         LeakyParams(**kwargs)
+
+
+def _step_loop(current, p, steps=None):
+    """Reference: T calls of lif_step from rest, recording spikes and membranes."""
+    T = steps if steps is not None else current.shape[0]
+    mem = torch.zeros_like(current if steps is not None else current[0])
+    spks, mems = [], []
+    for t in range(T):
+        spk, mem = lif_step(current if steps is not None else current[t], mem, p)
+        spks.append(spk)
+        mems.append(mem)
+    return torch.stack(spks), torch.stack(mems)
+
+
+@pytest.mark.parametrize("constant", [False, True], ids=["sequence", "constant"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("p", PARAMS, ids=lambda p: f"b{p.beta}-th{p.threshold}-k{p.slope}")
+def test_lif_sequence_equals_step_loop_forward_bitwise_and_backward(p, dtype, constant):
+    g = torch.Generator().manual_seed(3)
+    steps, shape = 30, (5, 40)
+    scale = 1.5 * p.threshold
+    full = (steps,) + shape
+    current = scale * torch.rand(shape if constant else full, generator=g, dtype=dtype) - 0.3 * scale
+    w_spk = torch.randn(full, generator=g, dtype=dtype)
+    w_mem = torch.randn(full, generator=g, dtype=dtype)
+    a, b = current.clone().requires_grad_(), current.clone().requires_grad_()
+    spk_ref, mem_ref = _step_loop(a, p, steps if constant else None)
+    spk, mem = lif_sequence(b, p, steps=steps if constant else None)
+    assert torch.equal(spk, spk_ref) and torch.equal(mem, mem_ref)  # same operations, same order
+    assert 0.05 < spk.mean() < 0.95, "inputs must exercise spikes and resets"
+    ((w_spk * spk_ref).sum() + (w_mem * mem_ref).sum()).backward()
+    ((w_spk * spk).sum() + (w_mem * mem).sum()).backward()
+    tol = 1e-12 if dtype == torch.float64 else 1e-4
+    torch.testing.assert_close(b.grad, a.grad, rtol=tol, atol=tol)
+
+
+def test_lif_sequence_gradient_of_one_output_only():
+    """Only the spikes, or only the membranes, feed the loss (the other gradient is None)."""
+    p = LeakyParams()
+    g = torch.Generator().manual_seed(4)
+    current = (2 * torch.rand((20, 3, 7), generator=g, dtype=torch.float64) - 0.4)
+    for pick in (0, 1):
+        a, b = current.clone().requires_grad_(), current.clone().requires_grad_()
+        _step_loop(a, p)[pick].pow(2).sum().backward()
+        lif_sequence(b, p)[pick].pow(2).sum().backward()
+        assert a.grad.abs().max() > 0
+        torch.testing.assert_close(b.grad, a.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_lif_sequence_rejects_bad_steps():
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        lif_sequence(torch.zeros(3), LeakyParams(), steps=0)
