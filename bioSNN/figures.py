@@ -121,6 +121,19 @@ CATALOGUE: tuple[FigureEntry, ...] = (
         "Few-shot MNIST on unseen digits (train 0-4, test 5-9), spiking prototypical network vs "
         "its ANN twin: (A) training accuracy per task, (B) test accuracy with 95% CI, (C) t-SNE "
         "map of SNN test embeddings, (D) per-layer firing rates (Hz)", (9.0, 6.6)),
+    FigureEntry(
+        "replay-crossval", "replay-crossval", 0,
+        "bioSNN.plots.replay:plot_replay_overview",
+        "The CSNN replayed in Brian2 (biological units) vs snnTorch: spike count of every "
+        "(image, neuron) of each stage, (A) constant image current, (B) rate-coded input; (C) "
+        "per-neuron firing rates (Hz) of the LIF layers against the in-vivo range",
+        (10.0, 7.5)),
+    FigureEntry(
+        "replay-membrane-traces", "replay-crossval", 0,
+        "bioSNN.plots.replay:plot_replay_traces",
+        "Membrane potential (mV) of three neurons per LIF layer of the replayed CSNN, snnTorch "
+        "(lines) and Brian2 (circles) overlaid, for the constant (A) and rate-coded (B) input",
+        (9.0, 5.6)),
 )
 """Every publication figure, in the order ``biosnn figures`` draws them."""
 

@@ -19,6 +19,7 @@ _BUILTIN_MODULES = (
     "bioSNN.protocols.distal_reward",
     "bioSNN.protocols.stdp_window",
     "bioSNN.protocols.membrane_probe",
+    "bioSNN.protocols.replay_crossval",
 )
 _loaded = False
 
