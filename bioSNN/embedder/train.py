@@ -48,6 +48,7 @@ I. Loshchilov, F. Hutter (2017) SGDR: stochastic gradient descent with warm rest
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 import io
 import math
 import os
@@ -67,7 +68,7 @@ from .data import MNIST_MEAN, MNIST_STD
 from .episodes import Episode, EpisodeSampler
 from .protonet import proto_logits, prototypes
 
-__all__ = ["Augmentation", "TrainConfig", "TrainHistory", "RotatedClasses", "augment",
+__all__ = ["torch_threads", "Augmentation", "TrainConfig", "TrainHistory", "RotatedClasses", "augment",
            "episode_logits", "meta_train", "evaluate", "embed", "lr_at",
            "save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT", "DISTANCES",
            "LR_SCHEDULES", "MNIST_BACKGROUND"]
@@ -276,6 +277,19 @@ class TrainHistory:
     kept_task: int
     wall_time_s: float
     resumed_from: int = 0
+
+
+@contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch intra-op threads (0: leave the setting alone);
+    the previous setting is restored afterwards."""
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def lr_at(config: TrainConfig, task: int) -> float:

@@ -49,7 +49,6 @@ import json
 import math
 import os
 import shutil
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -234,19 +233,6 @@ def checkpoint_dir(spec, seed: int) -> Path:
     return root / "checkpoints" / spec.name / f"{digest}-seed{seed}"
 
 
-@contextmanager
-def _torch_threads(n: int):
-    import torch
-
-    before = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _split_validation(labels, classes, fraction, generator):
     """Indices of the meta-training and validation images of ``classes`` (per class,
     a random ``fraction`` of the images is held out)."""
@@ -303,7 +289,9 @@ class FewShotProtoNet(Protocol):
     uses_data = True
 
     def simulate(self, streams, report):
-        with _torch_threads(self.params.torch_threads):
+        from ..embedder.train import torch_threads
+
+        with torch_threads(self.params.torch_threads):
             return self._simulate(streams)
 
     def _simulate(self, streams):

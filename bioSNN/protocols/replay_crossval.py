@@ -33,7 +33,6 @@ the rate-coded input spikes. Nothing random happens inside Brian2.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,19 +141,6 @@ class ReplayParams:
         return BioMapping(E_L=self.E_L, V_th=self.V_th, dt=self.dt, threshold=self.threshold)
 
 
-@contextmanager
-def _torch_threads(n: int):
-    import torch
-
-    before = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def pick_trace_neurons(counts: np.ndarray, n: int) -> np.ndarray:
     """Neurons to trace: spread over the range of spike counts of the active ones.
 
@@ -206,7 +192,9 @@ class ReplayCrossval(Protocol):
     uses_data = True
 
     def simulate(self, streams, report):
-        with _torch_threads(self.params.torch_threads):
+        from ..embedder.train import torch_threads
+
+        with torch_threads(self.params.torch_threads):
             return self._simulate(streams, report)
 
     def _embedder(self, seeds, progress):
