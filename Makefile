@@ -13,8 +13,9 @@ RUN_PROTOCOLS ?= lif-fi-curve izhikevich-patterns lif-poisson-trace
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 RSTDP_BENCH_ARGS ?=
+SWEEP_BENCH_ARGS ?=
 
-.PHONY: venv run test test-slow test-all bench bench-embedder bench-rstdp clean help
+.PHONY: venv run test test-slow test-all bench bench-embedder bench-rstdp bench-sweep clean help
 
 help:
 	@echo "make run        install into $(VENV) and run: $(RUN_PROTOCOLS) (results in $(OUT)/),"
@@ -23,6 +24,7 @@ help:
 	@echo "make test-slow  run only the slow tier;  make test-all: every test"
 	@echo "make bench      embedder speed/memory: seed-style snnTorch step loop vs bioSNN"
 	@echo "                and R-STDP speed (make bench-rstdp alone; RSTDP_BENCH_ARGS=...)"
+	@echo "make bench-sweep  biosnn sweep speed-up: 8 points on 2 Dask workers vs 1 (SWEEP_BENCH_ARGS=...)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +64,11 @@ bench-embedder: $(STAMP)
 # input-rate sweep (benchmarks/rstdp_speed.py; ~10-20 min, compiles cpp_standalone builds).
 bench-rstdp: $(STAMP)
 	$(BIN)/python benchmarks/rstdp_speed.py $(RSTDP_BENCH_ARGS)
+
+# Speed-up of `biosnn sweep` (Dask LocalCluster) with 2 worker processes over 1: the same
+# 8-point lif-fi-curve sweep twice, wall times, speed-up and efficiency (~2 min here).
+bench-sweep: $(STAMP)
+	$(BIN)/python benchmarks/sweep_speedup.py $(SWEEP_BENCH_ARGS)
 
 clean:
 	rm -rf $(OUT) .pytest_cache build *.egg-info

@@ -4,7 +4,7 @@ validate the models against biology.
 Thin by design: parse the arguments, call the library, print. Bad input (unknown
 protocol, bad ``--set``, invalid spec, missing data) prints one line
 ``biosnn: error: ...`` on stderr and exits with status 2. ``biosnn validate`` exits
-with status 1 when a validation test fails.
+with status 1 when a validation test fails, ``biosnn sweep`` when a point failed.
 """
 from __future__ import annotations
 
@@ -24,11 +24,16 @@ examples:
   biosnn run izhikevich-patterns --seed 3 --out results --set I_step="12 mV"
   biosnn figures --quick --only lif-fi-curve
   biosnn validate --quick
+  biosnn sweep lif-fi-curve --quick --set sigma=1mV,2mV --set tau_m=10ms,20ms --seeds 0-4
+  biosnn sweep lif-poisson-trace --set input_rate=10Hz,20Hz --seeds 0-9 --workers 2
+  biosnn sweep lif-fi-curve --set tau_m=10ms,20ms --seeds 0-9 --scheduler tcp://HOST:8786
 
 Protocol specs are TOML files in protocols/ (or in folders named by $BIOSNN_PROTOCOLS).
 Each run writes <out>/<protocol>/<run-id>/ with spec.toml, provenance.json, data.nc,
 summary.json and fig-*.png, and prints that folder on stdout.
 `biosnn figures` draws the publication figures (figures/README.md) from saved runs.
+`biosnn sweep` runs values x seeds on Dask (a local cluster, or --scheduler) and writes
+<out>/sweeps/<sweep-id>/ with table.csv, sweep.json and summary.png; a re-run resumes.
 """
 
 
@@ -114,6 +119,41 @@ def build_parser() -> argparse.ArgumentParser:
     p_val.add_argument("--out", default=None,
                        help="report folder (default: <results>/validation)")
     p_val.add_argument("--no-progress", action="store_true", help="do not report progress")
+
+    p_sw = sub.add_parser(
+        "sweep", help="run a protocol over parameter values x seeds on Dask; write a table",
+        description="Run the cartesian product of the --set values and the seeds, one "
+        "protocol run (normal run folder under --out) per point, on Dask distributed: an "
+        "embedded local cluster of worker processes, or the cluster of --scheduler. Points "
+        "whose run already exists are skipped (resume). Writes <out>/sweeps/<sweep-id>/ "
+        "(table.csv: one row per point with parameters, seed, status, error, run folder and "
+        "every summary metric; sweep.json; summary.png: metric vs each parameter, mean ± "
+        "95% CI over seeds). Prints the table path on stdout and a short table on stderr. "
+        "Exit status: 0 when every point succeeded, 1 when some failed (they are in the "
+        "table with their error), 2 for bad input.")
+    p_sw.add_argument("name", help="protocol name (see `biosnn list`) or path to a spec .toml")
+    p_sw.add_argument("--set", dest="sweeps", action="append", default=[],
+                      metavar="KEY=V1,V2,...", help="a swept parameter and its values, "
+                      "e.g. --set tau_m=10ms,20ms (repeatable; one --set per parameter)")
+    p_sw.add_argument("--seeds", default=None, metavar="SEEDS",
+                      help="seeds: 0-9, 0,3,5 or 7 (default: the spec's seed)")
+    p_sw.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                      help="address of a running Dask scheduler (default: a local cluster)")
+    p_sw.add_argument("--workers", type=int, default=None, metavar="N",
+                      help="worker processes of the local cluster (default: the CPU count)")
+    p_sw.add_argument("--quick", action="store_true",
+                      help="apply the spec's [quick] overrides (small sizes for tests/CI)")
+    p_sw.add_argument("--out", default="results", help="results root (default: results/)")
+    p_sw.add_argument("--metric", default=None, metavar="M",
+                      help="summary metric of summary.png (default: the protocol's headline "
+                      "metric, else the first numeric one)")
+    p_sw.add_argument("--target", choices=TARGETS, default=None,
+                      help="Brian2 code-generation target (default: the spec's)")
+    p_sw.add_argument("--data-root", default=None, metavar="DIR",
+                      help="dataset folder for protocols that read data; default: $BIOSNN_DATA")
+    p_sw.add_argument("--no-progress", action="store_true", help="do not report progress")
+    p_sw.add_argument("--no-figures", action="store_true",
+                      help="skip drawing each run's own figures (summary.png is drawn)")
     return parser
 
 
@@ -199,11 +239,33 @@ def _cmd_validate(args) -> int:
     return 1 if report.failed else 0
 
 
+def _cmd_sweep(args) -> int:
+    from .sweep import define_sweep, format_summary, run_sweep
+
+    sweep = define_sweep(args.name, args.sweeps, args.seeds, quick=args.quick,
+                         target=args.target)
+    try:
+        result = run_sweep(sweep, out=args.out, scheduler=args.scheduler, workers=args.workers,
+                           metric=args.metric, data_root=args.data_root,
+                           figures=not args.no_figures, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print("biosnn sweep: interrupted; the finished points' run folders are kept and the "
+              "same command resumes", file=sys.stderr)
+        return 130
+    print(result.table_path)
+    print(format_summary(result), file=sys.stderr)
+    print(f"biosnn sweep: {len(result.rows)} points ({result.n_reused} reused, {result.n_run} "
+          f"run, {result.n_failed} failed) in {result.wall_time_s:.1f} s; {result.folder}",
+          file=sys.stderr)
+    return 1 if result.n_failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``biosnn`` console script."""
     args = build_parser().parse_args(argv)
     handler = {"list": _cmd_list, "show": _cmd_show, "run": _cmd_run,
-               "figures": _cmd_figures, "validate": _cmd_validate}[args.command]
+               "figures": _cmd_figures, "validate": _cmd_validate,
+               "sweep": _cmd_sweep}[args.command]
     try:
         return handler(args)
     except BioSNNError as err:

@@ -94,7 +94,15 @@ def run_protocol(spec, *, out: str | os.PathLike = DEFAULT_OUT, progress: bool =
             render_figures(saved, partial)
             results.provenance["figures_wall_time_s"] = round(time.perf_counter() - t0, 3)
             atomic_write_text(partial / "provenance.json", dumps_json(results.provenance))
-        os.rename(partial, final)
+        while True:  # another process may have taken the name meanwhile (parallel sweeps)
+            try:
+                os.rename(partial, final)
+                break
+            except OSError:
+                if not final.exists():
+                    raise
+                n += 1
+                final = parent / f"{run_id}-{n}"
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise

@@ -97,3 +97,28 @@ def test_same_seed_same_results_with_noise(quick_spec):
     xr.testing.assert_identical(r1.data, r1b.data)
     assert r1.summary == r1b.summary
     assert not r1.data["v_trace"].equals(r2.data["v_trace"])
+
+
+def test_run_folder_name_taken_meanwhile_gets_the_next_suffix(tmp_path, quick_spec, monkeypatch):
+    """Two processes finishing the same protocol and seed in the same second (parallel
+    sweep workers): the second one takes the next free name instead of failing."""
+    import bioSNN.runner as runner
+
+    spec = quick_spec("lif-fi-curve")
+    kind = get_kind(spec.kind)
+    real_run = kind.run
+    monkeypatch.setattr(runner, "_run_id", lambda spec: "same-second-seed0")
+
+    def run_and_collide(self, *args, **kwargs):
+        out = real_run(self, *args, **kwargs)
+        other = tmp_path / spec.name / "same-second-seed0"  # another worker finished first
+        other.mkdir(parents=True)
+        (other / "summary.json").write_text("{}")
+        return out
+
+    monkeypatch.setattr(kind, "run", run_and_collide)
+    folder = run_protocol(spec, out=tmp_path, progress=False, figures=False)
+    assert folder.name == "same-second-seed0-2"
+    assert all((folder / f).is_file() for f in REQUIRED_FILES)
+    assert json.loads((tmp_path / spec.name / "same-second-seed0" / "summary.json").read_text()) == {}
+    assert not [p for p in (tmp_path / spec.name).iterdir() if p.name.startswith(".")]
