@@ -91,8 +91,9 @@ def canonical_main_queue(queue: list) -> list:
 
 def _install_canonical_build(device) -> None:
     """Make ``device.build`` canonicalise the main queue first (see
-    :func:`canonical_main_queue`); undone by ``reinit_devices``' fresh ``__init__`` not
-    touching instance attributes, hence removed explicitly by :func:`brian_target`."""
+    :func:`canonical_main_queue`), as an instance attribute shadowing the class method.
+    ``reinit_devices`` does not remove instance attributes, so :func:`brian_target`
+    deletes it when the run ends."""
     original = type(device).build
 
     def build(*args, **kwargs):
