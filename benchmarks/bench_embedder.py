@@ -10,15 +10,21 @@ loss and one Adam step (lr 1e-3) per task:
     recomputes ``conv1(x)`` at every step and stacks the recorded membrane potentials
     (``torch.stack(mem_rec).mean(0)``);
 ``biosnn``
-    :class:`bioSNN.embedder.CSNN` (functional LIF, ``conv1`` hoisted out of the loop,
-    running sum of the membrane potential).
+    :class:`bioSNN.embedder.CSNN` as the protocols run it: layer by layer, the
+    convolutional LIF layers and their max-pools in the compiled kernel
+    (:mod:`bioSNN.embedder.fused`), and large freed tensors kept in the heap
+    (:func:`bioSNN.embedder.allocator.keep_heap`).
 
-Each side runs in its own fresh Python process, so that its peak resident memory can be
-measured: peak memory = ``ru_maxrss`` at the end minus the resident size just before the
-first task (what training adds on top of the loaded model and data). Time per task is
-the median over the timed tasks, after warm-up tasks. Not a unit test: numbers depend on
-the machine and its load (the default is one torch thread, to reduce noise from other
-jobs).
+Extra rows separate the levers: the seed loop with the same allocator setting (what
+``keep_heap`` alone buys), and bioSNN with the kernel switched off (``BIOSNN_FUSED=0``,
+the PyTorch formulation of the same layers).
+
+Each configuration runs in its own fresh Python process, so that its peak resident memory
+can be measured: peak memory = ``ru_maxrss`` at the end minus the resident size just
+before the first task (what training adds on top of the loaded model and data). Time per
+task is the median over the timed tasks, after warm-up tasks. The kernel's one-time
+compile (or cache hit) is timed separately and printed. Not a unit test: numbers depend
+on the machine and its load.
 
 Usage::
 
@@ -81,13 +87,22 @@ def _snntorch_model(config):
     return SeedStepLoop(config)
 
 
-def worker(impl: str, steps: int, tasks: int, warmup: int, threads: int) -> dict:
+def worker(impl: str, steps: int, tasks: int, warmup: int, threads: int,
+           keep: bool) -> dict:
     """Train ``warmup + tasks`` tasks with one implementation; return timings and memory."""
     import torch
 
     from bioSNN.embedder import CSNN, CSNNConfig, EpisodeSampler, episode_loss
+    from bioSNN.embedder.allocator import keep_heap
+    from bioSNN.embedder.fused import fused_available
 
     torch.set_num_threads(threads)
+    if keep:
+        keep_heap()
+    from bioSNN.embedder import fused
+
+    kernel = impl == "biosnn" and fused_available()  # compiles on the first call ever
+    kernel_s = fused.compile_seconds
     config = CSNNConfig(num_steps=steps)
     g = torch.Generator().manual_seed(0)
     n_classes, per_class = 10, 60
@@ -116,7 +131,13 @@ def worker(impl: str, steps: int, tasks: int, warmup: int, threads: int) -> dict
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB -> MB (Linux)
     return {"impl": impl, "s_per_task": statistics.median(times), "min_s": min(times),
             "peak_mb": peak - rss_before, "loss": float(loss), "threads": threads,
-            "steps": steps, "tasks": tasks}
+            "steps": steps, "tasks": tasks, "kernel": kernel, "kernel_s": kernel_s}
+
+
+def fused_kernel_path():
+    from bioSNN.embedder.fused import kernel_path
+
+    return kernel_path()
 
 
 def main(argv=None) -> int:
@@ -126,27 +147,43 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=2, help="untimed tasks first (default 2)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--worker", choices=("snntorch", "biosnn"), help=argparse.SUPPRESS)
+    ap.add_argument("--keep-heap", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.worker, args.steps, args.tasks, args.warmup, args.threads)))
+        print(json.dumps(worker(args.worker, args.steps, args.tasks, args.warmup, args.threads,
+                                args.keep_heap)))
         return 0
-    results = {}
-    for impl in ("snntorch", "biosnn"):
+    # (label, implementation, keep_heap, BIOSNN_FUSED)
+    configs = [("snnTorch step loop (seed)", "snntorch", False, "1"),
+               ("  same, keep_heap", "snntorch", True, "1"),
+               ("bioSNN, PyTorch layers", "biosnn", True, "0"),
+               ("bioSNN CSNN (as run)", "biosnn", True, "1")]
+    rows = []
+    for label, impl, keep, fused in configs:
         cmd = [sys.executable, __file__, "--worker", impl, "--steps", str(args.steps),
                "--tasks", str(args.tasks), "--warmup", str(args.warmup),
-               "--threads", str(args.threads)]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        results[impl] = json.loads(done.stdout.strip().splitlines()[-1])
-    s, b = results["snntorch"], results["biosnn"]
+               "--threads", str(args.threads)] + (["--keep-heap"] if keep else [])
+        env = {**os.environ, "BIOSNN_FUSED": fused}
+        print(f"running: {label.strip()} ...", file=sys.stderr, flush=True)
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+        rows.append((label, json.loads(done.stdout.strip().splitlines()[-1])))
+    seed, ours = rows[0][1], rows[-1][1]
     print(f"meta-training task: {WAYS}-way {SHOT}-shot {QUERY}-query (100 images), "
           f"{args.steps} steps, {args.threads} torch thread(s), median of {args.tasks} tasks")
-    print(f"{'':26s}{'s/task':>10s}{'peak MB':>10s}")
-    print(f"{'snnTorch step loop (seed)':26s}{s['s_per_task']:10.3f}{s['peak_mb']:10.0f}")
-    print(f"{'bioSNN CSNN':26s}{b['s_per_task']:10.3f}{b['peak_mb']:10.0f}")
-    print(f"{'ratio bioSNN / snnTorch':26s}{b['s_per_task'] / s['s_per_task']:10.2f}"
-          f"{b['peak_mb'] / s['peak_mb']:10.2f}")
-    print(f"speed-up {s['s_per_task'] / b['s_per_task']:.2f}x; peak memory "
-          f"{'not higher' if b['peak_mb'] <= s['peak_mb'] else 'HIGHER'} than the step loop")
+    print(f"{'':28s}{'s/task':>10s}{'peak MB':>10s}{'speed-up':>10s}")
+    for label, r in rows:
+        print(f"{label:28s}{r['s_per_task']:10.3f}{r['peak_mb']:10.0f}"
+              f"{seed['s_per_task'] / r['s_per_task']:9.2f}x")
+    if not ours["kernel"]:
+        print("kernel: UNAVAILABLE, bioSNN ran its PyTorch path (see the warning above)")
+    elif ours["kernel_s"] is None:
+        print(f"kernel: loaded from the cache ({fused_kernel_path()})")
+    else:
+        print(f"kernel: compiled in {ours['kernel_s']:.2f} s (once; then cached)")
+    print(f"speed-up {seed['s_per_task'] / ours['s_per_task']:.2f}x "
+          f"({ours['s_per_task']:.3f} vs {seed['s_per_task']:.3f} s/task); peak memory "
+          f"{ours['peak_mb']:.0f} vs {seed['peak_mb']:.0f} MB: "
+          f"{'not higher' if ours['peak_mb'] <= seed['peak_mb'] else 'HIGHER'} than the step loop")
     return 0
 
 

@@ -257,6 +257,24 @@ def test_bad_class_lists_exit_2_with_one_line(capsys, tmp_path, value, expected)
     assert not tmp_path.joinpath("fewshot-mnist-disjoint").exists()
 
 
+def test_train_way_beyond_the_training_classes_exits_2(capsys, tmp_path):
+    # disjoint: digits 0-4, each in 4 rotations = 20 training classes
+    line = _one_line_error(capsys, ["run", "fewshot-mnist-disjoint", "--quick", "--out",
+                                    str(tmp_path), "--set", "train_way=21"])
+    assert "parameters.train_way: must be 0 (= n_way) or between 2 and the 20 training" in line
+
+
+def test_train_way_sets_the_ways_of_training_episodes_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIOSNN_CACHE", str(tmp_path / "cache"))
+    spec = find_spec("fewshot-mnist-seed").resolve(quick=True, overrides={
+        "train_way": 7, "n_train_tasks": 3, "baseline": False})
+    res = fewshot.FewShotProtoNet(spec).run()
+    train = res.data["train_episode_classes"].values
+    assert train.shape == (3, 7) and all(len(set(row)) == 7 for row in train)
+    assert res.data["test_episode_classes"].shape[1] == 5
+    assert res.summary["train_way"] == 7 and res.summary["n_way"] == 5
+
+
 def test_missing_data_exits_2_with_one_line(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(data_module, "_is_online", lambda timeout=2.0: False)
     monkeypatch.setenv("BIOSNN_CACHE", str(tmp_path / "cache"))

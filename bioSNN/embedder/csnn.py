@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fused import lif_maxpool
 from .lif import LeakyParams, lif_sequence, lif_step
 
 __all__ = ["CSNNConfig", "CSNN", "ANNEmbedder", "LAYER_NAMES"]
@@ -171,36 +172,36 @@ class CSNN(_ConvTrunk):
             Only with ``return_counts``: spike counts over the ``num_steps`` steps (divide
             by ``num_steps`` for spikes per step), keyed by :data:`LAYER_NAMES`, shapes
             ``(B, conv1_channels, H, W)``, ``(B, conv2_channels, H/2, W/2)`` and
-            ``(B, embedding_dim)``. They stay in the autograd graph (usable for rate
-            regularisation); detach them for recording.
+            ``(B, embedding_dim)``. Detached from the graph (for recording).
 
         Notes
         -----
         Layer by layer rather than step by step: the input is constant, so ``conv1(x)``
-        is computed once; each LIF layer runs all ``num_steps`` steps in one call
-        (:func:`~bioSNN.embedder.lif.lif_sequence`: in-place loop, hand-written backward);
-        the stateless layers (max-pool, conv2, linear) each see all steps at once as one
-        batch of ``num_steps * B``. The result equals the step-by-step formulation
-        :meth:`forward_steps` (the seed's loop) up to float rounding of the batched
-        convolution (tested: embeddings within 1e-5 in float32, identical in float64).
-        Memory grows as ``num_steps * B`` times the layer sizes (every step's spikes and
-        membranes are kept, also without autograd): about 1.2 GB for B = 100 at 50 steps
-        in training; embed large image sets in batches (:func:`~bioSNN.embedder.train.embed`).
+        is computed once; each convolutional LIF layer and its 2x2 max-pool run all
+        ``num_steps`` steps in one call (:func:`~bioSNN.embedder.fused.lif_maxpool`: a
+        compiled kernel that keeps only the pooled spikes, with its own backward pass);
+        conv2 and the linear layer see all steps at once as one batch of ``num_steps * B``;
+        the last LIF layer runs in :func:`~bioSNN.embedder.lif.lif_sequence`. The result
+        equals the step-by-step formulation :meth:`forward_steps` (the seed's loop) up to
+        float rounding of the batched convolution (tested: embeddings within 1e-5 in
+        float32, identical in float64; the LIF and pooling arithmetic is bit-identical).
+        Memory grows as ``num_steps * B`` times the pooled layer sizes and conv2's output
+        (about 0.5 GB for B = 100 at 50 steps in training); embed large image sets in
+        batches (:func:`~bioSNN.embedder.train.embed`).
         """
         self._check_input(x)
         c, p = self.config, self.config.lif
         T, b = c.num_steps, x.shape[0]
-        spk1, _ = lif_sequence(self.conv1(x), p, steps=T)                 # (T, B, C1, H, W)
-        h = F.max_pool2d(spk1.flatten(0, 1), 2)                           # (T*B, C1, H/2, W/2)
-        spk2, _ = lif_sequence(self.conv2(h).unflatten(0, (T, b)), p)     # (T, B, C2, H/2, W/2)
-        h = F.max_pool2d(spk2.flatten(0, 1), 2).flatten(1)                # (T*B, flat)
+        h, n1 = lif_maxpool(self.conv1(x), p, steps=T)                    # (T, B, C1, H/2, W/2)
+        h, n2 = lif_maxpool(self.conv2(h.flatten(0, 1)).unflatten(0, (T, b)), p)
+        h = h.flatten(0, 1).flatten(1)                                    # (T*B, flat)
         spk3, mem3 = lif_sequence(self.fc(h).unflatten(0, (T, b)), p)     # (T, B, D)
         mem_sum = mem3[0]
         for t in range(1, T):  # summed in step order, as forward_steps
             mem_sum = mem_sum + mem3[t]
         embedding = mem_sum / T
         if return_counts:
-            return embedding, dict(zip(LAYER_NAMES, (spk1.sum(0), spk2.sum(0), spk3.sum(0))))
+            return embedding, dict(zip(LAYER_NAMES, (n1, n2, spk3.sum(0).detach())))
         return embedding
 
     def forward_steps(

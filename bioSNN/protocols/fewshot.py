@@ -104,6 +104,9 @@ class FewShotParams:
                                "training split (comma-separated, ranges like 0-4 allowed)")
     test_classes: str = param("0-9", doc="classes of the meta-test episodes, from the test split")
     n_way: int = param(5, min=2, max=10, doc="classes per episode")
+    train_way: int = param(0, min=0, max=40, doc="classes per meta-training episode (0: "
+                           "n_way); more ways than at test time give each step more "
+                           "negatives (Snell et al. 2017)")
     k_shot: int = param(5, min=1, max=500, doc="support images per class")
     n_query: int = param(15, min=1, max=500, doc="query images per class")
     n_train_tasks: int = param(2000, min=1, max=10**7, doc="meta-training episodes (one "
@@ -164,6 +167,11 @@ class FewShotParams:
             if len(classes[name]) < self.n_way:
                 raise ParamConflict(name, f"needs at least n_way = {self.n_way} classes, got "
                                     f"{len(classes[name])} ({getattr(self, name)!r})")
+        n_train_classes = len(classes["train_classes"]) * self.rotation_classes
+        if self.train_way and not 2 <= self.train_way <= n_train_classes:
+            raise ParamConflict("train_way", f"must be 0 (= n_way) or between 2 and the "
+                                f"{n_train_classes} training classes (train_classes x "
+                                f"rotation_classes), got {self.train_way}")
         if self.rotation_classes not in (1, 2, 4):
             raise ParamConflict("rotation_classes", f"must be 1, 2 or 4, got "
                                 f"{self.rotation_classes}")
@@ -248,11 +256,11 @@ def _split_validation(labels, classes, fraction, generator):
     return torch.sort(torch.cat(train)).values, torch.sort(torch.cat(val)).values
 
 
-def _sampler(labels, p: FewShotParams, classes, what: str):
+def _sampler(labels, p: FewShotParams, classes, what: str, n_way: int | None = None):
     from ..embedder.episodes import EpisodeSampler
 
     try:
-        return EpisodeSampler(labels, p.n_way, p.k_shot, p.n_query, classes=classes)
+        return EpisodeSampler(labels, n_way or p.n_way, p.k_shot, p.n_query, classes=classes)
     except ValueError as err:
         raise BioSNNError(f"{what} episodes: {err}") from None
 
@@ -289,8 +297,10 @@ class FewShotProtoNet(Protocol):
     uses_data = True
 
     def simulate(self, streams, report):
+        from ..embedder.allocator import keep_heap
         from ..embedder.train import torch_threads
 
+        keep_heap()  # speed only: large freed tensors stay mapped (see the module)
         with torch_threads(self.params.torch_threads):
             return self._simulate(streams)
 
@@ -315,7 +325,7 @@ class FewShotProtoNet(Protocol):
                                                torch.Generator().manual_seed(seed_split))
         source = RotatedClasses(train_set.images[train_idx], train_set.labels[train_idx],
                                 p.rotation_classes, label_stride=10)
-        train_sampler = _sampler(source.labels, p, None, "training")
+        train_sampler = _sampler(source.labels, p, None, "training", n_way=p.train_way)
         val = None
         if p.val_every:
             val = (train_set.images[val_idx],
@@ -372,7 +382,7 @@ def _dataset(p, models, out, train_classes, test_classes, embed_labels, layer_na
             "train_accuracy": (("model", "task"), np.stack([h.accuracy for h in hist]),
                                {"units": "1", "long_name": "query accuracy of each training task "
                                 "(before its update)"}),
-            "train_episode_classes": (("task", "way"), train_classes,
+            "train_episode_classes": (("task", "train_way"), train_classes,
                                       {"units": "1", "long_name": "dataset class of each way of "
                                        "each training episode (+10 per rotation step for "
                                        "rotation classes)"}),
@@ -432,7 +442,8 @@ def fewshot_features(data: xr.Dataset, params: FewShotParams) -> dict:
     the paired difference (same test episodes) with its own interval.
     """
     out: dict = {
-        "n_way": params.n_way, "k_shot": params.k_shot, "n_query": params.n_query,
+        "n_way": params.n_way, "train_way": params.train_way or params.n_way,
+        "k_shot": params.k_shot, "n_query": params.n_query,
         "train_classes": params.train_classes, "test_classes": params.test_classes,
         "n_train_tasks": int(data.sizes["task"]), "n_test_episodes": int(data.sizes["episode"]),
         "num_steps": params.num_steps, "dt_ms": float(params.dt / ms),

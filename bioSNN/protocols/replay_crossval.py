@@ -192,8 +192,10 @@ class ReplayCrossval(Protocol):
     uses_data = True
 
     def simulate(self, streams, report):
+        from ..embedder.allocator import keep_heap
         from ..embedder.train import torch_threads
 
+        keep_heap()  # speed only: large freed tensors stay mapped (see the module)
         with torch_threads(self.params.torch_threads):
             return self._simulate(streams, report)
 
