@@ -192,3 +192,17 @@ def test_kernel_threads_work_in_a_forked_child():
 def _pooled_with_two_threads(current):
     torch.set_num_threads(2)
     return lif_maxpool(current, LeakyParams())[0]
+
+
+def test_a_corrupt_cached_kernel_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIOSNN_CACHE", str(tmp_path))
+    monkeypatch.setattr(fused, "_lib", None)
+    monkeypatch.setattr(fused, "_lib_error", None)
+    monkeypatch.setattr(fused, "compile_seconds", None)
+    path = fused.kernel_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a shared library")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fused_available()
+    assert fused.compile_seconds is not None and path.stat().st_size > 1000

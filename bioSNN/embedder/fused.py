@@ -232,11 +232,16 @@ def _load() -> ctypes.CDLL | None:
             return _lib
         path = kernel_path()
         try:
+            if path.exists():
+                try:
+                    lib = ctypes.CDLL(str(path))
+                except OSError:  # a truncated or foreign file: build it again
+                    path.unlink(missing_ok=True)
             if not path.exists():
                 start = time.perf_counter()
                 _compile(path)
                 compile_seconds = time.perf_counter() - start
-            lib = ctypes.CDLL(str(path))
+                lib = ctypes.CDLL(str(path))
         except (OSError, RuntimeError) as exc:
             _lib_error = str(exc)
             warnings.warn(f"bioSNN: the fused LIF/max-pool kernel is unavailable ({exc}); "
