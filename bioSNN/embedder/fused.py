@@ -116,23 +116,43 @@ static void pool_plane(const float* s, float* out, int64_t H, int64_t W) {
         }
 }
 
+/* Consecutive planes are contiguous in every array here, and H is even, so a block of nb
+   planes is processed as one plane of nb * H rows (no 2x2 window straddles two planes).
+   Blocks keep the working set in the L2 cache while reading and writing long contiguous
+   runs: FWD_BLOCK neurons of state in the forward pass, BWD_BLOCK floats of membrane
+   history (T steps x neurons) in the backward pass. */
+#ifndef FWD_BLOCK
+#define FWD_BLOCK 16384
+#endif
+#ifndef BWD_BLOCK
+#define BWD_BLOCK 65536
+#endif
+
+static int64_t block_planes(int64_t budget, int64_t per_plane, int64_t left) {
+    int64_t nb = budget / per_plane;
+    if (nb < 1) nb = 1;
+    return nb < left ? nb : left;
+}
+
 /* Forward. cur: (planes, H, W) if constant else (T, planes, H, W);
    pool: (T, planes, H/2, W/2); counts: (planes, H, W). Planes [p0, p1). */
 int lif_maxpool_fwd(const float* cur, int constant, int64_t T, int64_t planes, int64_t H,
                     int64_t W, float beta, float thr, float* pool, float* counts,
                     int64_t p0, int64_t p1) {
     int64_t HW = H * W, HWo = (H / 2) * (W / 2);
-    float* m = (float*)malloc(sizeof(float) * 2 * HW);
+    int64_t nmax = block_planes(FWD_BLOCK, HW, p1 - p0);
+    float* m = (float*)malloc(sizeof(float) * 2 * nmax * HW);
     if (!m) return 1;
-    float* s = m + HW;
-    for (int64_t p = p0; p < p1; ++p) {
+    float* s = m + nmax * HW;
+    for (int64_t p = p0; p < p1; p += nmax) {
+        int64_t nb = nmax < p1 - p ? nmax : p1 - p, n = nb * HW;
         float* cnt = counts + p * HW;
-        for (int64_t k = 0; k < HW; ++k) cnt[k] = 0.0f;
+        for (int64_t k = 0; k < n; ++k) cnt[k] = 0.0f;
         for (int64_t t = 0; t < T; ++t) {
             const float* I = constant ? cur + p * HW : cur + (t * planes + p) * HW;
-            lif_plane_step(m, s, I, HW, t == 0, beta, thr);
-            for (int64_t k = 0; k < HW; ++k) cnt[k] += s[k];
-            pool_plane(s, pool + (t * planes + p) * HWo, H, W);
+            lif_plane_step(m, s, I, n, t == 0, beta, thr);
+            for (int64_t k = 0; k < n; ++k) cnt[k] += s[k];
+            pool_plane(s, pool + (t * planes + p) * HWo, nb * H, W);
         }
     }
     free(m);
@@ -145,37 +165,39 @@ int lif_maxpool_fwd(const float* cur, int constant, int64_t T, int64_t planes, i
 int lif_maxpool_bwd(const float* cur, int constant, int64_t T, int64_t planes, int64_t H,
                     int64_t W, float beta, float thr, float slope, const float* weight,
                     const float* gpool, float* gcur, int64_t p0, int64_t p1) {
-    int64_t HW = H * W, Ho = H / 2, Wo = W / 2, HWo = Ho * Wo;
-    /* U for all steps of one plane, the spikes of the current step, one gradient row */
-    float* U = (float*)malloc(sizeof(float) * (T * HW + 3 * HW));
+    int64_t HW = H * W, HWo = (H / 2) * (W / 2);
+    int64_t nmax = block_planes(BWD_BLOCK, T * HW, p1 - p0);
+    /* U for all steps of a block, the spikes of the current step, one gradient row */
+    float* U = (float*)malloc(sizeof(float) * (T + 3) * nmax * HW);
     if (!U) return 1;
-    float* s = U + T * HW;
-    float* g = s + HW;
-    float* G = g + HW;
-    for (int64_t p = p0; p < p1; ++p) {
+    float* s = U + T * nmax * HW;
+    float* g = s + nmax * HW;
+    float* G = g + nmax * HW;
+    for (int64_t p = p0; p < p1; p += nmax) {
+        int64_t nb = nmax < p1 - p ? nmax : p1 - p, n = nb * HW, Hb = nb * H;
         for (int64_t t = 0; t < T; ++t) {  /* recompute the membrane potentials */
             const float* I = constant ? cur + p * HW : cur + (t * planes + p) * HW;
-            float* m = U + t * HW;
-            if (t == 0) lif_plane_step(m, s, I, HW, 1, beta, thr);
+            float* m = U + t * n;
+            if (t == 0) lif_plane_step(m, s, I, n, 1, beta, thr);
             else {
-                for (int64_t k = 0; k < HW; ++k) m[k] = m[k - HW];
-                lif_plane_step(m, s, I, HW, 0, beta, thr);
+                for (int64_t k = 0; k < n; ++k) m[k] = m[k - n];
+                lif_plane_step(m, s, I, n, 0, beta, thr);
             }
         }
         if (constant) {
             float* out = gcur + p * HW;
-            for (int64_t k = 0; k < HW; ++k) out[k] = 0.0f;
+            for (int64_t k = 0; k < n; ++k) out[k] = 0.0f;
             for (int64_t t = 0; t < T; ++t) {
-                route_grad(U + t * HW, gpool + (t * planes + p) * HWo, g, H, W, thr, slope);
+                route_grad(U + t * n, gpool + (t * planes + p) * HWo, g, Hb, W, thr, slope);
                 const float w = weight[t];
-                for (int64_t k = 0; k < HW; ++k) out[k] += w * g[k];
+                for (int64_t k = 0; k < n; ++k) out[k] += w * g[k];
             }
         } else {
-            for (int64_t k = 0; k < HW; ++k) G[k] = 0.0f;
+            for (int64_t k = 0; k < n; ++k) G[k] = 0.0f;
             for (int64_t t = T - 1; t >= 0; --t) {
-                route_grad(U + t * HW, gpool + (t * planes + p) * HWo, g, H, W, thr, slope);
+                route_grad(U + t * n, gpool + (t * planes + p) * HWo, g, Hb, W, thr, slope);
                 float* out = gcur + (t * planes + p) * HW;
-                for (int64_t k = 0; k < HW; ++k) { G[k] = g[k] + beta * G[k]; out[k] = G[k]; }
+                for (int64_t k = 0; k < n; ++k) { G[k] = g[k] + beta * G[k]; out[k] = G[k]; }
             }
         }
     }
