@@ -4,7 +4,7 @@ In the CSNN, every convolutional LIF layer feeds a 2x2 max-pool. Done with PyTor
 the pair materialises every step's spikes and membrane potentials (``T * B`` times the
 layer size, 250 MB each for the first layer of a 100-image task at 50 steps), and the
 pool's backward pass needs an int64 index tensor of its output size. This module does the
-pair in one pass per 2-D feature map ("plane"), entirely in cache:
+pair in one pass over blocks of 2-D feature maps ("planes") sized for the L2 cache:
 
 forward
     ``U[t] = (beta U[t-1] + I[t]) - theta S[t-1]``, ``S[t] = H(U[t] - theta)`` for all
@@ -12,14 +12,14 @@ forward
     in float32 without fused multiply-add, so the spikes are bit-identical), then the
     2x2 max over the spikes; returns only the pooled spikes and the spike counts.
 backward
-    recomputes ``U`` for the plane (cheaper than storing it), routes each pooled
+    recomputes ``U`` for the block (cheaper than storing it), routes each pooled
     gradient to the first maximal element of its window in row-major order (PyTorch's
     ``max_pool2d`` rule), applies the fast-sigmoid surrogate and runs the
     ``G[t] = g[t] + beta G[t+1]`` recurrence (for a constant current: the weighted sum of
     :func:`~bioSNN.embedder.lif.lif_sequence`).
 
 The kernel is plain C (no PyTorch headers), compiled once with the system C compiler
-(about a second) and cached in ``$BIOSNN_CACHE`` (default ``~/.cache/bioSNN``)/kernels,
+(about half a second) and cached in ``$BIOSNN_CACHE`` (default ``~/.cache/bioSNN``)/kernels,
 keyed by a hash of its source and flags; it is called through :mod:`ctypes` on the raw
 float32 buffers, the planes split over ``torch.get_num_threads()`` Python threads
 (ctypes releases the GIL). Where no compiler is available, or for other dtypes, devices
@@ -398,7 +398,7 @@ def lif_maxpool(current: torch.Tensor, p: LeakyParams, steps: int | None = None
     -----
     Equal to ``max_pool2d`` of :func:`~bioSNN.embedder.lif.lif_sequence`'s spikes: the
     forward pass bit for bit, the gradient up to float rounding (tested). The compiled
-    kernel is used for contiguous-able float32 CPU tensors with even ``H`` and ``W``;
+    kernel is used for float32 CPU tensors (made contiguous) with even ``H`` and ``W``;
     anything else takes the PyTorch path.
     """
     if steps is not None and (not isinstance(steps, int) or steps < 1):
