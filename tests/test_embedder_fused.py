@@ -3,6 +3,8 @@
 Tier "two formulations agree": lif_sequence + max_pool2d (itself tested bit for bit
 against the step loop of lif_step, tests/test_embedder_lif.py) is the reference.
 """
+import os
+import platform
 import subprocess
 import sys
 import warnings
@@ -165,9 +167,8 @@ def test_keep_heap_applies_on_glibc_and_can_be_switched_off():
     code = "from bioSNN.embedder.allocator import keep_heap; print(keep_heap())"
     on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**__import__("os").environ, "BIOSNN_KEEP_HEAP": "0"})
+                         env={**os.environ, "BIOSNN_KEEP_HEAP": "0"})
     assert off.stdout.strip() == "False"
-    import platform
     if platform.libc_ver()[0] == "glibc":
         assert on.stdout.strip() == "True"
 
