@@ -64,12 +64,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import BioSNNError
+from .allocator import keep_heap
 from .data import MNIST_MEAN, MNIST_STD
 from .episodes import Episode, EpisodeSampler
 from .protonet import proto_logits, prototypes
 
-__all__ = ["torch_threads", "Augmentation", "TrainConfig", "TrainHistory", "RotatedClasses", "augment",
-           "episode_logits", "meta_train", "evaluate", "embed", "lr_at",
+__all__ = ["torch_threads", "compute_settings", "Augmentation", "TrainConfig", "TrainHistory",
+           "RotatedClasses", "augment", "episode_logits", "meta_train", "evaluate", "embed", "lr_at",
            "save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT", "DISTANCES",
            "LR_SCHEDULES", "MNIST_BACKGROUND"]
 
@@ -290,6 +291,16 @@ def torch_threads(n: int):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@contextmanager
+def compute_settings(threads: int):
+    """The embedder protocols' settings for a block of torch work: ``threads`` intra-op
+    threads (:func:`torch_threads`) and large freed tensors kept in the heap
+    (:func:`~bioSNN.embedder.allocator.keep_heap`; process-wide, speed only)."""
+    keep_heap()
+    with torch_threads(threads):
+        yield
 
 
 def lr_at(config: TrainConfig, task: int) -> float:

@@ -192,11 +192,9 @@ class ReplayCrossval(Protocol):
     uses_data = True
 
     def simulate(self, streams, report):
-        from ..embedder.allocator import keep_heap
-        from ..embedder.train import torch_threads
+        from ..embedder.train import compute_settings
 
-        keep_heap()  # speed only: large freed tensors stay mapped (see the module)
-        with torch_threads(self.params.torch_threads):
+        with compute_settings(self.params.torch_threads):
             return self._simulate(streams, report)
 
     def _embedder(self, seeds, progress):
