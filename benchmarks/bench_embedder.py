@@ -92,16 +92,13 @@ def worker(impl: str, steps: int, tasks: int, warmup: int, threads: int,
     """Train ``warmup + tasks`` tasks with one implementation; return timings and memory."""
     import torch
 
-    from bioSNN.embedder import CSNN, CSNNConfig, EpisodeSampler, episode_loss
+    from bioSNN.embedder import CSNN, CSNNConfig, EpisodeSampler, episode_loss, fused
     from bioSNN.embedder.allocator import keep_heap
-    from bioSNN.embedder.fused import fused_available
 
     torch.set_num_threads(threads)
     if keep:
         keep_heap()
-    from bioSNN.embedder import fused
-
-    kernel = impl == "biosnn" and fused_available()  # compiles on the first call ever
+    kernel = impl == "biosnn" and fused.fused_available()  # compiles on the first call ever
     kernel_s = fused.compile_seconds
     config = CSNNConfig(num_steps=steps)
     g = torch.Generator().manual_seed(0)
@@ -132,12 +129,6 @@ def worker(impl: str, steps: int, tasks: int, warmup: int, threads: int,
     return {"impl": impl, "s_per_task": statistics.median(times), "min_s": min(times),
             "peak_mb": peak - rss_before, "loss": float(loss), "threads": threads,
             "steps": steps, "tasks": tasks, "kernel": kernel, "kernel_s": kernel_s}
-
-
-def fused_kernel_path():
-    from bioSNN.embedder.fused import kernel_path
-
-    return kernel_path()
 
 
 def main(argv=None) -> int:
@@ -174,10 +165,12 @@ def main(argv=None) -> int:
     for label, r in rows:
         print(f"{label:28s}{r['s_per_task']:10.3f}{r['peak_mb']:10.0f}"
               f"{seed['s_per_task'] / r['s_per_task']:9.2f}x")
+    from bioSNN.embedder.fused import kernel_path
+
     if not ours["kernel"]:
         print("kernel: UNAVAILABLE, bioSNN ran its PyTorch path (see the warning above)")
     elif ours["kernel_s"] is None:
-        print(f"kernel: loaded from the cache ({fused_kernel_path()})")
+        print(f"kernel: loaded from the cache ({kernel_path()})")
     else:
         print(f"kernel: compiled in {ours['kernel_s']:.2f} s (once; then cached)")
     print(f"speed-up {seed['s_per_task'] / ours['s_per_task']:.2f}x "
