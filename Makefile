@@ -1,25 +1,27 @@
 # bioSNN: two commands on a fresh machine
-#   make run   -> create .venv, install bioSNN, run the default protocol set, then draw the full
-#                 figure set from those runs into $(FIGURES)/ (biosnn figures)
-#   make test  -> create .venv if needed, run the test suite (default tier, ~15 min at most here)
+#   make run   -> create .venv, install bioSNN, run the whole pipeline at demonstration size
+#                 (every protocol, the figure catalogue, the validation report; minutes)
+#   make test  -> create .venv if needed, run the test suite (default tier)
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.bioSNN-installed
 OUT    ?= results
 FIGURES ?= figures
-# The default protocol set run by `make run` (full size).
-RUN_PROTOCOLS ?= lif-fi-curve izhikevich-patterns lif-poisson-trace
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 RSTDP_BENCH_ARGS ?=
 SWEEP_BENCH_ARGS ?=
 
-.PHONY: venv run test test-slow test-all bench bench-embedder bench-rstdp bench-sweep clean help
+.PHONY: venv run paper figures test test-slow test-all bench bench-embedder bench-rstdp bench-sweep clean help
 
 help:
-	@echo "make run        install into $(VENV) and run: $(RUN_PROTOCOLS) (results in $(OUT)/),"
-	@echo "                then draw the full figure set into $(FIGURES)/ from those runs"
+	@echo "make run        install into $(VENV); run every protocol (full size where that takes"
+	@echo "                at most a minute, quick otherwise), draw every figure into $(FIGURES)/,"
+	@echo "                write the validation report; results in $(OUT)/ (biosnn pipeline)"
+	@echo "make paper      the publication set: every protocol at full size, figures, report"
+	@echo "                (biosnn pipeline --size full; prints its plan first; resumable)"
+	@echo "make figures    the full-size figure catalogue only (biosnn figures)"
 	@echo "make test       install into $(VENV) if needed and run the default test tier"
 	@echo "make test-slow  run only the slow tier;  make test-all: every test"
 	@echo "make bench      embedder speed/memory: seed-style snnTorch step loop vs bioSNN"
@@ -30,16 +32,18 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@echo "bioSNN installed into $(VENV)"
 	@touch $(STAMP)
 
 venv: $(STAMP)
 
 run: $(STAMP)
-	@set -e; for p in $(RUN_PROTOCOLS); do \
-		echo "== biosnn run $$p --out $(OUT)"; \
-		$(BIN)/biosnn run $$p --out $(OUT); \
-	done
-	@echo "== biosnn figures --out $(FIGURES) --results $(OUT)"
+	$(BIN)/biosnn pipeline --size demo --results $(OUT) --figures $(FIGURES)
+
+paper: $(STAMP)
+	$(BIN)/biosnn pipeline --size full --results $(OUT) --figures $(FIGURES)
+
+figures: $(STAMP)
 	$(BIN)/biosnn figures --out $(FIGURES) --results $(OUT)
 
 test: $(STAMP)

@@ -26,8 +26,9 @@ __all__ = ["TARGETS", "brian_target", "standalone_cache_dir", "canonical_main_qu
 def standalone_cache_dir(name: str) -> Path:
     """Default build directory of a cpp_standalone project: ``$BIOSNN_CACHE`` or
     ``~/.cache/bioSNN``, then ``cpp_standalone/<name>``."""
-    root = Path(os.environ.get("BIOSNN_CACHE", Path.home() / ".cache" / "bioSNN"))
-    return root / "cpp_standalone" / name
+    from .paths import cache_root
+
+    return cache_root() / "cpp_standalone" / name
 
 
 def _lock_build_dir(directory: Path):
@@ -89,22 +90,80 @@ def canonical_main_queue(queue: list) -> list:
     return out
 
 
-def _install_canonical_build(device) -> None:
+@contextmanager
+def _output_to(path: Path):
+    """Send file descriptors 1 and 2 to ``path`` for the block: what make and the
+    compiler print (and Brian2 repeats on a failed build) goes to a log file instead of
+    mixing with the run folder on stdout and the progress lines on stderr."""
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        with open(path, "w") as fh:
+            os.dup2(fh.fileno(), 1)
+            os.dup2(fh.fileno(), 2)
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+def _interrupted_compile(err: RuntimeError) -> bool:
+    """Whether Brian2's "Project compilation failed (error code: N)" means make was
+    stopped by Ctrl-C: ``os.system`` ignores SIGINT in Python while make runs and returns
+    the wait status, so the interrupt shows up only as a status killed by SIGINT."""
+    import re
+    import signal
+
+    m = re.search(r"compilation failed \(error code: (\d+)\)", str(err))
+    if not m:
+        return False
+    status = int(m.group(1))
+    code = status >> 8 if os.WIFEXITED(status) else None
+    return ((os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGINT)
+            or code == 128 + signal.SIGINT)
+
+
+def _install_canonical_build(device, announce=None) -> None:
     """Make ``device.build`` canonicalise the main queue first (see
-    :func:`canonical_main_queue`), as an instance attribute shadowing the class method.
+    :func:`canonical_main_queue`), as an instance attribute shadowing the class method,
+    and ``device.compile_source`` write the compiler's output to ``compile.log`` in the
+    project folder (a Ctrl-C during make becomes a ``KeyboardInterrupt``).
     ``reinit_devices`` does not remove instance attributes, so :func:`brian_target`
-    deletes it when the run ends."""
+    deletes it when the run ends. ``announce(directory)``, if given, is called before the
+    C++ project is generated and compiled."""
     original = type(device).build
 
     def build(*args, **kwargs):
         device.main_queue[:] = canonical_main_queue(device.main_queue)
+        if announce is not None:
+            announce(kwargs.get("directory"))
         return original(device, *args, **kwargs)
 
+    compile_source = type(device).compile_source
+
+    def quiet_compile(directory, *args, **kwargs):
+        log = Path(directory) / "compile.log"
+        try:
+            with _output_to(log):
+                return compile_source(device, directory, *args, **kwargs)
+        except RuntimeError as err:
+            if _interrupted_compile(err):
+                raise KeyboardInterrupt from None
+            raise RuntimeError(f"{err} The compiler's output is in {log}.") from None
+
     device.build = build
+    device.compile_source = quiet_compile
 
 
 @contextmanager
-def brian_target(target: str, build_dir: str | os.PathLike | None = None):
+def brian_target(target: str, build_dir: str | os.PathLike | None = None, announce=None):
     """Context manager: run Brian2 with ``target``; restore runtime/prefs afterwards.
 
     Parameters
@@ -115,6 +174,9 @@ def brian_target(target: str, build_dir: str | os.PathLike | None = None):
         ``standalone_cache_dir("default")``). Reusing a directory reuses its
         compiled objects; it is locked while in use, and a second process gets a
         private sibling folder instead.
+    announce : callable, optional
+        ``announce(directory)`` is called just before a cpp_standalone project is
+        generated and compiled (for a progress line).
     """
     import brian2
     from brian2.devices.device import reinit_devices
@@ -123,6 +185,10 @@ def brian_target(target: str, build_dir: str | os.PathLike | None = None):
         raise ValueError(f"unknown Brian2 target {target!r}; choose one of {', '.join(TARGETS)}")
     old_target = brian2.prefs.codegen.target
     old_dt = brian2.defaultclock.dt
+    old_stop = brian2.prefs.core.stop_on_keyboard_interrupt
+    # Brian2's default turns the first Ctrl-C into a silent early end of Network.run, and
+    # the truncated run would be saved as if finished: let Ctrl-C interrupt instead.
+    brian2.prefs.core.stop_on_keyboard_interrupt = False
     lock = None
     brian2.start_scope()
     try:
@@ -135,16 +201,18 @@ def brian_target(target: str, build_dir: str | os.PathLike | None = None):
             reinit_devices()
             brian2.set_device("cpp_standalone", directory=str(directory), build_on_run=True,
                               with_output=False)
-            _install_canonical_build(brian2.get_device())
+            _install_canonical_build(brian2.get_device(), announce)
         else:
             brian2.prefs.codegen.target = target
         yield
     finally:
         if target == "cpp_standalone":
             brian2.get_device().__dict__.pop("build", None)
+            brian2.get_device().__dict__.pop("compile_source", None)
             reinit_devices()  # forget this build (the compiled cache stays on disk)
             brian2.set_device("runtime")
         brian2.prefs.codegen.target = old_target
+        brian2.prefs.core.stop_on_keyboard_interrupt = old_stop
         brian2.defaultclock.dt = old_dt
         if lock is not None:
             lock.close()

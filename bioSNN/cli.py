@@ -1,15 +1,17 @@
 """The ``biosnn`` command: list, show and run named protocols; regenerate the figures;
 validate the models against biology.
 
-Thin by design: parse the arguments, call the library, print. Bad input (unknown
-protocol, bad ``--set``, invalid spec, missing data) prints one line
-``biosnn: error: ...`` on stderr and exits with status 2. ``biosnn validate`` exits
-with status 1 when a validation test fails, ``biosnn sweep`` when a point failed.
+Thin by design: parse the arguments, call one :mod:`bioSNN.api` function, print.
+Exit status: 2 for bad input (one line ``biosnn: error: ...`` naming the field and the
+fix), 130 when interrupted, 1 when a validation test or sweep point failed or for an
+internal error (one line and the path of the saved traceback).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from . import __version__
 from .errors import BioSNNError
@@ -24,6 +26,7 @@ examples:
   biosnn run izhikevich-patterns --seed 3 --out results --set I_step="12 mV"
   biosnn figures --quick --only lif-fi-curve
   biosnn validate --quick
+  biosnn pipeline                       # every protocol, figure and test, demo size (make run)
   biosnn sweep lif-fi-curve --quick --set sigma=1mV,2mV --set tau_m=10ms,20ms --seeds 0-4
   biosnn sweep lif-poisson-trace --set input_rate=10Hz,20Hz --seeds 0-9 --workers 2
   biosnn sweep lif-fi-curve --set tau_m=10ms,20ms --seeds 0-9 --scheduler tcp://HOST:8786
@@ -120,6 +123,33 @@ def build_parser() -> argparse.ArgumentParser:
                        help="report folder (default: <results>/validation)")
     p_val.add_argument("--no-progress", action="store_true", help="do not report progress")
 
+    p_pl = sub.add_parser(
+        "pipeline", help="run every protocol, draw every figure, write the validation "
+        "report; print a table of headline numbers",
+        description="The whole pipeline: every shipped protocol, the figure catalogue "
+        "(biosnn figures) and the validation report (biosnn validate), then a table of each "
+        "protocol's headline numbers and where the results, figures and report are. Prints "
+        "the plan first: which runs are reused, which will run and how long each should "
+        "take. Finished runs are reused, so an interrupted pipeline resumes. Sizes: demo "
+        "(`make run`: full size where the full run takes at most a minute, quick size "
+        "otherwise; minutes), quick (every protocol quick), full (`make paper`: the "
+        "publication set; hours). Exit status 1 when a validation test fails.")
+    p_pl.add_argument("--size", choices=("demo", "quick", "full"), default="demo",
+                      help="demo (default), quick or full")
+    p_pl.add_argument("--results", default="results",
+                      help="results root: finished runs there are reused, new ones written "
+                      "there (default: results/)")
+    p_pl.add_argument("--figures", default="figures",
+                      help="folder for the figure catalogue (default: figures/)")
+    p_pl.add_argument("--report", default=None, metavar="DIR",
+                      help="validation report folder (default: <results>/validation)")
+    p_pl.add_argument("--data-root", default=None, metavar="DIR",
+                      help="dataset folder (MNIST/raw/...); default: $BIOSNN_DATA")
+    p_pl.add_argument("--no-progress", action="store_true",
+                      help="print no plan and no progress (the final table is still printed)")
+    p_pl.add_argument("--plan", action="store_true",
+                      help="only print the plan (reused runs, runs to make, expected times)")
+
     p_sw = sub.add_parser(
         "sweep", help="run a protocol over parameter values x seeds on Dask; write a table",
         description="Run the cartesian product of the --set values and the seeds, one "
@@ -163,31 +193,26 @@ def _figure_names() -> list[str]:
     return figure_names()
 
 
-def _resolved_spec(args):
-    from .protocols.spec import find_spec, parse_override
+def _overrides(args) -> dict:
+    from .protocols.spec import parse_override
 
-    spec = find_spec(args.name)
-    overrides = dict(parse_override(o) for o in args.overrides)
-    return spec.resolve(quick=args.quick, overrides=overrides,
-                        target=getattr(args, "target", None), seed=getattr(args, "seed", None))
+    return dict(parse_override(o) for o in args.overrides)
 
 
 def _cmd_list(args) -> int:
-    from .protocols.spec import list_specs, load_spec
+    from . import api
 
-    specs = list_specs()
-    width = max((len(n) for n in specs), default=0)
-    for name, path in specs.items():
-        try:
-            desc = load_spec(path).description
-        except BioSNNError as err:
-            desc = f"(invalid spec: {err})"
+    protocols = api.list_protocols()
+    width = max((len(n) for n in protocols), default=0)
+    for name, desc in protocols.items():
         print(f"{name:<{width}}  {desc}")
     return 0
 
 
 def _cmd_show(args) -> int:
-    spec = _resolved_spec(args)
+    from . import api
+
+    spec = api.spec(args.name, args.quick, _overrides(args))
     print(spec.to_toml(), end="")
     if args.doc:
         from .protocols.schema import param_infos
@@ -199,23 +224,23 @@ def _cmd_show(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from .runner import run_protocol
+    from . import api
 
-    spec = _resolved_spec(args)
-    folder = run_protocol(spec, out=args.out, progress=not args.no_progress,
-                          figures=not args.no_figures, data_root=args.data_root)
-    print(folder)
+    results = api.run(args.name, seed=args.seed, quick=args.quick, overrides=_overrides(args),
+                      target=args.target, out=args.out, progress=not args.no_progress,
+                      data_root=args.data_root, figures=not args.no_figures)
+    print(results.folder)
     return 0
 
 
 def _cmd_figures(args) -> int:
     import time
 
-    from .figures import regenerate
+    from . import api
 
     t0 = time.perf_counter()
-    written = regenerate(args.only, quick=args.quick, out=args.out, results_root=args.results,
-                         progress=not args.no_progress, data_root=args.data_root)
+    written = api.figures(args.only, quick=args.quick, out=args.out, results=args.results,
+                          progress=not args.no_progress, data_root=args.data_root)
     for path in written:
         print(path)
     print(f"biosnn figures: {len(written)} files in {time.perf_counter() - t0:.1f} s",
@@ -224,13 +249,14 @@ def _cmd_figures(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from .validation.report import format_table, list_table, validate
+    from . import api
+    from .validation.report import format_table, list_table
 
     if args.list:
         print(list_table())
         return 0
-    report = validate(args.only, quick=args.quick, results_root=args.results, out=args.out,
-                      progress=not args.no_progress)
+    report = api.validate(args.only, quick=args.quick, results=args.results, out=args.out,
+                          progress=not args.no_progress)
     print(format_table(report.verdicts))
     counts = report.counts()
     print(f"{len(report.verdicts)} tests: {counts['pass']} pass, {counts['warn']} warn, "
@@ -240,18 +266,13 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from .sweep import define_sweep, format_summary, run_sweep
+    from . import api
+    from .sweep import format_summary
 
-    sweep = define_sweep(args.name, args.sweeps, args.seeds, quick=args.quick,
-                         target=args.target)
-    try:
-        result = run_sweep(sweep, out=args.out, scheduler=args.scheduler, workers=args.workers,
-                           metric=args.metric, data_root=args.data_root,
-                           figures=not args.no_figures, progress=not args.no_progress)
-    except KeyboardInterrupt:
-        print("biosnn sweep: interrupted; the finished points' run folders are kept and the "
-              "same command resumes", file=sys.stderr)
-        return 130
+    result = api.sweep(args.name, args.sweeps, args.seeds, quick=args.quick, target=args.target,
+                       out=args.out, scheduler=args.scheduler, workers=args.workers,
+                       metric=args.metric, data_root=args.data_root,
+                       figures=not args.no_figures, progress=not args.no_progress)
     print(result.table_path)
     print(format_summary(result), file=sys.stderr)
     print(f"biosnn sweep: {len(result.rows)} points ({result.n_reused} reused, {result.n_run} "
@@ -260,20 +281,85 @@ def _cmd_sweep(args) -> int:
     return 1 if result.n_failed else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``biosnn`` console script."""
-    args = build_parser().parse_args(argv)
-    handler = {"list": _cmd_list, "show": _cmd_show, "run": _cmd_run,
-               "figures": _cmd_figures, "validate": _cmd_validate,
-               "sweep": _cmd_sweep}[args.command]
+def _cmd_pipeline(args) -> int:
+    from . import api
+    from .pipeline import format_table, pipeline_plan
+
+    if args.plan:
+        print(pipeline_plan(args.size, args.results))
+        return 0
+    result = api.pipeline(args.size, results=args.results, figures_out=args.figures,
+                          report=args.report, progress=not args.no_progress,
+                          data_root=args.data_root)
+    print(format_table(result))
+    return 1 if result.report.failed else 0
+
+
+def _save_traceback() -> Path | None:
+    """Write the current exception's traceback to ``<cache>/crash-reports/``; its path,
+    or None if it cannot be written."""
+    import traceback
+    from datetime import datetime
+
+    from .paths import cache_root
+
     try:
+        folder = cache_root() / "crash-reports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"biosnn-{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.txt"
+        path.write_text(f"biosnn {__version__}\nargv: {sys.argv!r}\n\n"
+                        + traceback.format_exc(), encoding="utf-8")
+        return path
+    except OSError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``biosnn`` console script.
+
+    Exit status: 0 done; 1 a validation test or sweep point failed, or an internal
+    error (a bug: one line plus the path of the saved traceback); 2 bad input (one
+    line naming what is wrong and the fix); 130 interrupted (Ctrl-C).
+    """
+    try:
+        args = build_parser().parse_args(argv)
+        handler = {"list": _cmd_list, "show": _cmd_show, "run": _cmd_run,
+                   "figures": _cmd_figures, "validate": _cmd_validate,
+                   "sweep": _cmd_sweep, "pipeline": _cmd_pipeline}[args.command]
         return handler(args)
     except BioSNNError as err:
+        _end_progress_line()
         print(f"biosnn: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `biosnn list | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
-        print("biosnn: interrupted (no result folder was written)", file=sys.stderr)
+        _end_progress_line()
+        print("biosnn: interrupted; unfinished run folders were removed (finished runs are "
+              "kept and reused by the same command)", file=sys.stderr)
         return 130
+    except Exception as err:  # a bug: say so in one line, keep the traceback in a file
+        path = _save_traceback()
+        _end_progress_line()
+        where = f"traceback saved in {path}" if path else "traceback could not be saved"
+        print(f"biosnn: internal error (a bug in bioSNN, not in your input): "
+              f"{type(err).__name__}: {_first_line(err)}; {where}", file=sys.stderr)
+        return 1
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:300] if text else "(no message)"
+
+
+def _end_progress_line() -> None:
+    """Finish a progress line that was updating in place on a terminal."""
+    from .progress import stderr_is_terminal
+
+    if stderr_is_terminal():
+        sys.stderr.write("\r\033[K")
 
 
 if __name__ == "__main__":  # pragma: no cover

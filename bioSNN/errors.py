@@ -7,6 +7,9 @@ the base class.
 """
 from __future__ import annotations
 
+import errno
+from contextlib import contextmanager
+
 
 class BioSNNError(Exception):
     """Base class for user-facing errors (bad input, missing data...)."""
@@ -39,3 +42,27 @@ class UnknownProtocolError(BioSNNError):
 
 class DataNotFoundError(BioSNNError):
     """A dataset was not found where bioSNN looked for it."""
+
+
+class OutputError(BioSNNError):
+    """A results, figures or report folder cannot be created or written (no permission,
+    not a folder, a full disk)."""
+
+
+@contextmanager
+def writing_to(folder, what: str = "results folder (--out)"):
+    """Turn an ``OSError`` raised while creating or writing ``folder`` into one
+    :class:`OutputError` naming the folder, the option that chose it and the fix.
+
+    Keep the block narrow (folder creation and file writes only), so that other
+    ``OSError``\\ s keep their meaning.
+    """
+    try:
+        yield
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            fix = "free some space, or choose another folder"
+        else:
+            fix = "choose a folder you can write to"
+        raise OutputError(f"{what} {folder}: cannot write there ({reason}); {fix}") from None

@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 from .errors import BioSNNError
 from .plots.style import DPI, save_figure
 
-__all__ = ["FigureEntry", "CATALOGUE", "figure_names", "get_entry", "regenerate",
+__all__ = ["FigureEntry", "CATALOGUE", "figure_names", "get_entry", "regenerate", "figure_specs",
            "DEFAULT_FIGURES_OUT"]
 
 DEFAULT_FIGURES_OUT = Path("figures")
@@ -178,8 +178,9 @@ def regenerate(names: Iterable[str] | None = None, quick: bool = False,
     ----------
     names : iterable of str, optional
         Figures to draw (default: all, in catalogue order).
-    quick : bool
-        Use the specs' ``[quick]`` sizes (for tests and CI).
+    quick : bool or collection of str
+        Use the specs' ``[quick]`` sizes (for tests and CI): for every protocol, or for
+        the protocols named.
     out : path
         Folder for the figure files (created).
     results_root : path
@@ -204,32 +205,55 @@ def regenerate(names: Iterable[str] | None = None, quick: bool = False,
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from .protocols.spec import find_spec
+    from .errors import writing_to
     from .results import Results
-    from .runner import find_run, run_protocol
+    from .runner import ensure_run
 
-    if isinstance(names, str):
-        names = [names]
-    entries = list(CATALOGUE) if names is None else [get_entry(n) for n in dict.fromkeys(names)]
+    from .paths import make_output_dirs
+    from .runner import RESULTS_OPTION
+
+    specs = figure_specs(names, quick)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_dirs((results_root, RESULTS_OPTION), (out, "figures folder (--out)"))
+    if progress:
+        from .plan import format_plan, plan_runs
+
+        print(format_plan(plan_runs(specs.values(), results_root),
+                          f"biosnn figures: {len(specs)} figures"), file=sys.stderr)
     written: list[Path] = []
-    for entry in entries:
-        spec = find_spec(entry.protocol).resolve(quick=quick, seed=entry.seed)
-        folder = find_run(spec, results_root)
-        if folder is None:
-            _log(progress, f"{entry.name}: running {spec.name} (seed {spec.seed}, {spec.mode})")
-            folder = run_protocol(spec, out=results_root, progress=progress,
-                                  data_root=data_root)
-        else:
-            _log(progress, f"{entry.name}: reusing {folder}")
+    for entry, spec in specs.items():
+        folder, _ = ensure_run(spec, results_root, progress=progress, data_root=data_root,
+                               label=entry.name)
         results = Results.load(folder)
         t0 = time.perf_counter()
         fig = entry.draw_function()(results)
         try:
-            for fmt in FORMATS:
-                written.append(save_figure(fig, out / f"{entry.name}.{fmt}", dpi=entry.dpi))
+            with writing_to(out, "figures folder (--out)"):
+                for fmt in FORMATS:
+                    written.append(save_figure(fig, out / f"{entry.name}.{fmt}", dpi=entry.dpi))
         finally:
             plt.close(fig)
         _log(progress, f"{entry.name}: drawn in {time.perf_counter() - t0:.1f} s")
     return written
+
+
+def figure_specs(names: Iterable[str] | None = None, quick=False) -> dict:
+    """Catalogue entry -> the resolved spec of the run it is drawn from.
+
+    Parameters
+    ----------
+    names : iterable of str, optional
+        Figures (default: all, in catalogue order); an unknown name raises
+        :class:`BioSNNError` listing the valid ones.
+    quick : bool or collection of str
+        Quick sizes for every protocol, or for the protocols named
+        (:func:`bioSNN.runner.quick_for`).
+    """
+    from .protocols.spec import find_spec
+    from .runner import quick_for
+
+    if isinstance(names, str):
+        names = [names]
+    entries = list(CATALOGUE) if names is None else [get_entry(n) for n in dict.fromkeys(names)]
+    return {e: find_spec(e.protocol).resolve(quick=quick_for(quick, e.protocol), seed=e.seed)
+            for e in entries}

@@ -22,6 +22,7 @@ leaves a folder that looks finished.
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -132,6 +133,9 @@ class Results:
     summary: dict
     provenance: dict = field(default_factory=dict)
     path: Path | None = None
+    files: dict = field(default_factory=dict, repr=False)
+    """Extra files written into the run folder (name -> bytes), e.g. trained weights;
+    :meth:`load` lists them by name, not read (name -> None; the file is ``folder / name``)."""
 
     def save(self, folder: str | os.PathLike) -> Path:
         """Write the four result files into ``folder`` (created), each atomically."""
@@ -141,21 +145,49 @@ class Results:
             if "units" not in var.attrs:
                 raise ValueError(f"data variable {name!r} has no 'units' attribute")
         atomic_write_text(folder / "spec.toml", self.spec.to_toml())
-        fd, tmp = tempfile.mkstemp(prefix=".data.nc.", suffix=".tmp", dir=folder)
-        os.close(fd)
-        try:
-            # compress large numeric variables (spike trains, traces); lossless
-            encoding = {name: {"zlib": True, "complevel": 4} for name, var in self.data.variables.items()
-                        if var.size > 4096 and var.dtype.kind in "iuf"}
-            self.data.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
-            _publish(tmp, folder / "data.nc")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # compress large numeric variables (spike trains, traces); lossless
+        encoding = {name: {"zlib": True, "complevel": 4} for name, var in self.data.variables.items()
+                    if var.size > 4096 and var.dtype.kind in "iuf"}
+        # serialised in memory, then written like every other file: HDF5 writing straight
+        # to a full disk crashed the process (segfault) instead of raising an error
+        import dask
+
+        buffer = io.BytesIO()
+        # xarray takes a write lock from the active dask scheduler: inside a sweep's
+        # distributed worker that is a cluster-wide lock keyed by the target, which an
+        # in-memory buffer cannot be; this write is local, a process-local lock is right
+        with dask.config.set(scheduler="synchronous"):
+            self.data.to_netcdf(buffer, engine="h5netcdf", encoding=encoding)
+        atomic_write_bytes(folder / "data.nc", buffer.getbuffer())
+        for name, content in self.files.items():
+            if isinstance(content, (bytes, bytearray, memoryview)):
+                atomic_write_bytes(folder / name, content)
         atomic_write_text(folder / "provenance.json", dumps_json(self.provenance))
         atomic_write_text(folder / "summary.json", dumps_json(self.summary))  # last: marks completeness
         self.path = folder
         return folder
+
+    @property
+    def folder(self) -> Path | None:
+        """The run folder (same as :attr:`path`)."""
+        return self.path
+
+    def quantity(self, name: str) -> Quantity:
+        """Data variable ``name`` as a Brian2 Quantity (its ``units`` attribute)."""
+        if name not in self.data.variables:
+            from .errors import BioSNNError
+
+            raise BioSNNError(f"no data variable {name!r}; this run has: "
+                              f"{', '.join(map(str, self.data.variables))}")
+        return quantity(self.data[name])
+
+    def figures(self) -> dict:
+        """The protocol kind's figures, drawn from this run (name -> matplotlib Figure);
+        in a notebook they display as the cell's output."""
+        from .plots import load_plot
+        from .protocols.registry import get_kind
+
+        return {name: load_plot(ref)(self) for name, ref in get_kind(self.spec.kind).figures.items()}
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> "Results":
@@ -173,5 +205,7 @@ class Results:
             data = ds.load()
         summary = json.loads((folder / "summary.json").read_text())
         provenance = json.loads((folder / "provenance.json").read_text())
+        extra = {p.name: None for p in sorted(folder.iterdir()) if p.is_file()
+                 and p.name not in REQUIRED_FILES and not p.name.startswith((".", "fig-"))}
         return cls(spec=spec, seed=int(provenance.get("seed", spec.seed)), data=data,
-                   summary=summary, provenance=provenance, path=folder)
+                   summary=summary, provenance=provenance, path=folder, files=extra)

@@ -22,7 +22,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SeedStreams"]
+__all__ = ["SeedStreams", "SEED_MAX", "is_valid_seed"]
+
+SEED_MAX = 2**32 - 1
+"""Largest seed: seeds are stored as 64-bit integers in data.nc and summary tables, and
+``0 ... 2**32-1`` is the range every stream (and Brian2's own ``seed``) accepts."""
+
+
+def is_valid_seed(seed) -> bool:
+    """True for an integer in ``0 ... SEED_MAX`` (bool is not a seed)."""
+    return (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
+            and 0 <= seed <= SEED_MAX)
 
 
 @dataclass(frozen=True)
@@ -48,8 +58,8 @@ class SeedStreams:
 
     @classmethod
     def from_seed(cls, seed: int) -> "SeedStreams":
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        if not is_valid_seed(seed):
+            raise ValueError(f"seed must be a non-negative integer up to {SEED_MAX}, got {seed!r}")
         children = np.random.SeedSequence(int(seed)).spawn(3)
         b, n, t = (c.generate_state(2, dtype=np.uint32) for c in children)
         return cls(seed=int(seed),

@@ -1,4 +1,4 @@
-"""Shared fixtures: isolated Brian2 state, a results folder, the spec of a protocol."""
+"""Shared fixtures: Brian2 state restored around every test, a quick spec, one torch thread."""
 from __future__ import annotations
 
 import os
@@ -7,6 +7,26 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def brian_state():
+    """Every test starts and ends with the same Brian2 state: preferences, device and
+    ``defaultclock.dt`` are restored after it (Brian2's own tests reinitialise the same
+    way), so a test that switches to cpp_standalone or changes a pref cannot leak it."""
+    import brian2
+    from brian2.devices.device import get_device, reinit_devices, set_device
+
+    prefs = dict(brian2.prefs)
+    dt = brian2.defaultclock.dt
+    yield
+    if type(get_device()).__name__ != "RuntimeDevice":
+        reinit_devices()
+        set_device("runtime")
+    for key, value in prefs.items():
+        if brian2.prefs[key] is not value and brian2.prefs[key] != value:
+            brian2.prefs[key] = value
+    brian2.defaultclock.dt = dt
 
 
 @pytest.fixture

@@ -73,6 +73,7 @@ def mnist_root():
     return root
 
 
+@pytest.mark.data
 def test_loads_real_mnist(mnist_root, monkeypatch):
     monkeypatch.setattr(data, "_is_online", lambda timeout=2.0: False)  # never download
     train = data.load_mnist(train=True)

@@ -78,6 +78,7 @@ def mnist_train():
 
 
 
+@pytest.mark.data
 def test_tiny_training_run_lowers_the_query_loss(mnist_train, one_torch_thread):
     # 30 episodes 5-way 1-shot 5-query, 10 time steps, Adam 1e-3 (seed-like). Over seeds
     # 0-7 the last-10 / first-10 mean-loss ratio was 0.61-0.76; untrained it is ~1.

@@ -23,8 +23,12 @@ from bioSNN.results import Results
 from bioSNN.runner import run_protocol
 
 HAVE_DATA = bool(os.environ.get("BIOSNN_DATA"))
-needs_mnist = pytest.mark.skipif(not HAVE_DATA, reason="BIOSNN_DATA is not set: point it at "
-                                 "the shared data folder for the MNIST protocol tests")
+_skip = pytest.mark.skipif(not HAVE_DATA, reason="BIOSNN_DATA is not set: point it at the "
+                           "shared data folder for the MNIST protocol tests")
+
+
+def needs_mnist(test):
+    return pytest.mark.data(_skip(test))
 
 
 
@@ -162,10 +166,16 @@ def quick_disjoint(tmp_path_factory):
 def test_quick_run_writes_a_complete_folder_above_chance(quick_disjoint):
     root, spec, folder = quick_disjoint
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["data.nc", "fig-accuracy.png", "fig-embedding-map.png",
+    assert names == ["ann.pt", "data.nc", "fig-accuracy.png", "fig-embedding-map.png",
                      "fig-firing-rates.png", "fig-training-curve.png", "provenance.json",
-                     "spec.toml", "summary.json"]
+                     "snn.pt", "spec.toml", "summary.json"]
     r = Results.load(folder)
+    assert set(r.files) == {"ann.pt", "snn.pt"}
+    # the trained models are results: plain state dicts that load with weights_only
+    snn = torch.load(folder / "snn.pt", weights_only=True)
+    model = CSNN(spec.params.csnn_config())
+    model.load_state_dict(snn)
+    assert set(snn) == set(model.state_dict())
     s = r.summary
     for key in ("snn_test_accuracy", "snn_test_ci95", "ann_test_accuracy", "ann_test_ci95",
                 "n_test_episodes", "n_train_tasks", "snn_s_per_task", "ann_s_per_task",
@@ -186,6 +196,19 @@ def test_quick_run_writes_a_complete_folder_above_chance(quick_disjoint):
     # finished: the checkpoints are gone
     assert not fewshot.checkpoint_dir(spec, 0).exists()
     assert not list((root / "cache").glob("checkpoints/*/*/*.pt"))
+
+
+@needs_mnist
+def test_replay_takes_a_finished_run_folder_as_its_checkpoint(quick_disjoint, tmp_path):
+    _, spec, folder = quick_disjoint
+    replay = find_spec("replay-crossval").resolve(quick=True, target="numpy", overrides={
+        "checkpoint": str(folder), "num_steps": spec.params.num_steps, "inputs": "constant",
+        "classes": "5-6", "k_shot": 1, "n_query": 1})
+    s = Results.load(run_protocol(replay, out=tmp_path, progress=False, figures=False)).summary
+    assert s["checkpoint_source"] == "checkpoint" and s["spikes_identical_min"] == 1.0
+    import hashlib
+
+    assert s["checkpoint_sha256"] == hashlib.sha256((folder / "snn.pt").read_bytes()).hexdigest()
 
 
 @needs_mnist

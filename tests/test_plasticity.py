@@ -246,11 +246,13 @@ def test_reference_network_numpy():
     check_against_reference(run_reference_network())
 
 
+@pytest.mark.compiled
 def test_reference_network_cython():
     prefs.codegen.target = "cython"
     check_against_reference(run_reference_network())
 
 
+@pytest.mark.compiled
 def test_reference_network_cpp_standalone(tmp_path):
     set_device("cpp_standalone", directory=str(tmp_path), build_on_run=True,
                with_output=False)

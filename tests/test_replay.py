@@ -351,6 +351,7 @@ def test_cli_reports_a_mismatched_checkpoint_on_one_line(tmp_path, capsys):
 # ---------------------------------------------------------------------------------------
 # the protocol, quick, end to end (real MNIST, an embedder trained for 30 tasks)
 # ---------------------------------------------------------------------------------------
+@pytest.mark.data
 @pytest.mark.skipif(not HAS_DATA, reason="needs MNIST: set BIOSNN_DATA")
 def test_protocol_quick_end_to_end(tmp_path):
     import matplotlib.image as mpimg
@@ -398,6 +399,7 @@ def test_protocol_quick_end_to_end(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.compiled
 def test_cpp_standalone_replay_equals_torch(tmp_path):
     """The same export compiled by cpp_standalone (one project per variant)."""
     from bioSNN.backend import brian_target

@@ -70,6 +70,7 @@ def test_no_reward_no_learning(quick_spec):
     np.testing.assert_allclose(W[-1].sum(axis=0), W[-1].sum(axis=0)[0])
 
 
+@pytest.mark.compiled
 @pytest.mark.parametrize("target", ["cython", "cpp_standalone"])
 def test_targets_identical(quick_spec, target):
     spec = quick_spec("rstdp-patterns-3class")

@@ -35,9 +35,9 @@ from bioSNN.protocols.base import Protocol
 from bioSNN.protocols.registry import register
 from bioSNN.protocols.schema import param
 from bioSNN.protocols.spec import find_spec
-from bioSNN.runner import find_run, run_protocol
-from bioSNN.sweep import (define_sweep, finished_runs, mean_ci95, parse_seeds, run_key,
-                          run_sweep)
+from bioSNN.runner import RunIndex, find_run, run_protocol
+from bioSNN.stats import mean_ci95
+from bioSNN.sweep import define_sweep, parse_seeds, run_sweep
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -58,7 +58,7 @@ class SweepProbe(Protocol):
     kind = "sweep-probe"
     Params = ProbeParams
 
-    def simulate(self, streams, report):
+    def simulate(self, ctx):
         p = self.params
         if p.marker_dir:
             Path(p.marker_dir, f"start gain={p.gain:g} seed={self.spec.seed} "
@@ -66,7 +66,7 @@ class SweepProbe(Protocol):
         if p.gain < 0:
             raise ValueError(f"gain must be >= 0 at run time, got {p.gain:g}")
         time.sleep(float(p.delay / second))
-        x = p.gain * streams.numpy_rng().random(8)
+        x = p.gain * ctx.streams.numpy_rng().random(8)
         return xr.Dataset({"x": ("i", x, {"units": "1"})})
 
     @staticmethod
@@ -288,11 +288,11 @@ def test_resume_skips_finished_points(fi_sweep, cluster):
 
     # the resume index agrees with runner.find_run point by point
     sweep = define_sweep("lif-fi-curve", FI_SETS[1::2], "0-1", quick=True)
-    index = finished_runs(out, "lif-fi-curve")
+    index = RunIndex(out)
     for p in sweep.points():
         spec = sweep.spec_of(p)
-        assert index[run_key(spec)] == find_run(spec, out) == Path(first.loc[p.index, "run"])
-    assert run_key(sweep.spec_of(p).resolve(seed=5)) not in index
+        assert index.find(spec) == find_run(spec, out) == Path(first.loc[p.index, "run"])
+    assert index.find(sweep.spec_of(p).resolve(seed=5)) is None
 
     # a lost run folder is run again, and only that one
     lost = Path(first.loc[2, "run"])

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+pytestmark = pytest.mark.compiled
 import xarray as xr
 
 from bioSNN.protocols import get_kind

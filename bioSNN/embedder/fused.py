@@ -218,8 +218,9 @@ compile_seconds: float | None = None
 
 
 def _cache_dir() -> Path:
-    root = os.environ.get("BIOSNN_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "bioSNN"
+    from ..paths import cache_root
+
+    return cache_root()
 
 
 def kernel_path() -> Path:

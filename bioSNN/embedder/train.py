@@ -52,7 +52,6 @@ from contextlib import contextmanager
 import io
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -365,10 +364,9 @@ class _Progress:
     def __init__(self, desc: str | None, total: int, initial: int):
         self.bar = None
         if desc:
-            from tqdm import tqdm
+            from ..progress import bar
 
-            self.bar = tqdm(total=total, initial=initial, desc=desc, unit="task", file=sys.stderr,
-                            leave=False, dynamic_ncols=True, smoothing=0.05)
+            self.bar = bar(total, desc, unit="task", initial=initial)
 
     def update(self, loss: np.ndarray, acc: np.ndarray, val: float | None = None):
         if self.bar is not None:
@@ -589,10 +587,9 @@ def embed(model: nn.Module, images: torch.Tensor, batch_size: int = 250,
     parts, totals = [], {}
     bar = None
     if progress:
-        from tqdm import tqdm
+        from ..progress import bar as progress_bar
 
-        bar = tqdm(total=len(images), desc=progress, unit="image", file=sys.stderr,
-                   leave=False, dynamic_ncols=True)
+        bar = progress_bar(len(images), progress, unit="image")
     try:
         for start in range(0, len(images), batch_size):
             x = images[start:start + batch_size]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..stats import mean_ci95
 from .style import STYLE_FILE, figure, panel_letter
 
 __all__ = ["plot_training_curve", "plot_accuracy", "plot_embedding_map", "plot_firing_rates",
@@ -29,8 +30,6 @@ def running_mean(x: np.ndarray, window: int) -> np.ndarray:
     return (c[idx] - c[lo]) / (idx - lo)
 
 
-def _ci95(x: np.ndarray) -> float:
-    return float(1.96 * x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else 0.0
 
 
 def _own_axes(ax, size):
@@ -75,7 +74,7 @@ def plot_training_curve(results, ax=None, window: int | None = None):
 
 
 def plot_accuracy(results, ax=None):
-    """Mean test accuracy with its 95 % confidence interval (1.96 s.e. over episodes) for
+    """Mean test accuracy with its 95 % confidence interval (Student t over episodes, bioSNN.stats) for
     SNN and ANN, over the distribution of per-episode accuracies."""
     import matplotlib.pyplot as plt
 
@@ -89,7 +88,7 @@ def plot_accuracy(results, ax=None):
             for body in parts["bodies"]:
                 body.set_facecolor(_COLOURS[m])
                 body.set_alpha(0.25)
-            mean, ci = acc.mean(), _ci95(acc)
+            mean, ci, _ = mean_ci95(acc)  # NaN (no bar) for one episode, as in the summary
             ax.errorbar([k], [mean], yerr=[ci], fmt="o", color=_COLOURS[m], capsize=6, ms=5)
             ax.annotate(f"{mean:.1f} ± {ci:.1f}%", (k, mean), xytext=(8, 0),
                         textcoords="offset points", va="center", fontsize=8)

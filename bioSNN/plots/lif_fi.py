@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from brian2 import ms, mV, nA
 
-from ..protocols.lif_fi_curve import measured_rates
+from ..features.lif import measured_rates
 from .style import STYLE_FILE, figure, panel_letter
 
 __all__ = ["plot_fi_curve"]

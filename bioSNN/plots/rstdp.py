@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..protocols.rstdp_classification import learning_curve, trial_predictions
+from ..features.learning import learning_curve, trial_predictions
 from .style import STYLE_FILE, figure, panel_letter
 
 __all__ = ["plot_rstdp_overview"]

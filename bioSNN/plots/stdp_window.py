@@ -37,7 +37,7 @@ def plot_stdp_window(results):
     """
     import matplotlib.pyplot as plt
 
-    from ..protocols.stdp_window import analytic_window, fit_window
+    from ..features.stdp import analytic_window, fit_window
 
     data, p = results.data, results.spec.params
     lags, dw = data["lag"].values, data["dw"].values

@@ -3,7 +3,7 @@
 A pure function of the saved sweep table (``<out>/sweeps/<id>/table.csv``, see
 :mod:`bioSNN.sweep`): one panel per swept parameter; in each, the metric's mean over
 seeds ± the half-width of its 95 % confidence interval (Student t with n − 1 degrees of
-freedom, :func:`bioSNN.sweep.mean_ci95`) against that parameter, one line per
+freedom, :func:`bioSNN.stats.mean_ci95`) against that parameter, one line per
 combination of the *other* swept parameters, and every seed's value as a faint dot.
 Failed points and missing values are left out.
 """
@@ -55,7 +55,7 @@ def plot_sweep(table, metric: str, axes: Sequence[Mapping], *, title: str | None
     """
     import matplotlib.pyplot as plt
 
-    from ..sweep import mean_ci95
+    from ..stats import mean_ci95
 
     ok = table[(table["status"] == "ok") & np.isfinite(table[metric].astype(float))]
     n_seeds = int(table["seed"].nunique())

@@ -1,26 +1,24 @@
-"""The Protocol base class: an immutable spec plus ``run(seed) -> Results``.
+"""Protocol base classes: an immutable spec plus ``run(seed) -> Results``.
 
-A protocol kind subclasses :class:`Protocol`, declares
-
-* ``kind`` (the name used in spec files) and a one-line ``summary_doc``,
-* ``Params``: a frozen dataclass of :func:`~bioSNN.protocols.schema.param` fields,
-* ``simulate(streams, report)``: builds an explicit Brian2 ``Network`` and returns
-  an ``xarray.Dataset`` whose variables carry ``attrs["units"]``,
-* ``summarize(data, params)``: a *pure* function from the data to a flat dict of
-  headline numbers,
-* ``figures``: name -> ``"module:function"`` (or the function itself) of a pure
-  ``f(results) -> matplotlib Figure``,
-* ``uses_data = True`` if it reads a dataset (from ``self.options.data_root``; the
-  resolved folder is recorded in the provenance),
-
-and registers itself with :func:`~bioSNN.protocols.registry.register`.
+A kind is one module: a class deriving from :class:`BrianProtocol` (a Brian2
+simulation) or :class:`TorchProtocol` (torch only), decorated with
+:func:`~bioSNN.protocols.registry.register`, that declares in its body ``kind``,
+``Params`` (a frozen dataclass of :func:`~bioSNN.protocols.schema.param` fields),
+``figures`` (name -> ``"module:function"`` or the function, pure ``f(results) ->
+Figure``), ``headline`` (the summary metrics that say how a run went, most important
+first) and ``uses_data``; and implements ``simulate(ctx) -> xarray.Dataset`` (units in
+``attrs["units"]``) and the pure ``summarize(data, params) -> dict``. Plus one spec file.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
+import sys
 import time
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, ClassVar
 
 import xarray as xr
@@ -30,29 +28,71 @@ from ..provenance import command_line, git_state, package_versions, utc_now
 from ..results import Results
 from ..seeding import SeedStreams
 
-__all__ = ["Protocol", "RunOptions"]
+__all__ = ["Protocol", "BrianProtocol", "TorchProtocol", "RunContext"]
 
 
 @dataclass(frozen=True)
-class RunOptions:
-    """How one run is carried out, independent of the spec (never part of its parameters
-    or of the results' identity).
+class RunContext:
+    """Everything one run needs besides its spec, handed to ``simulate(ctx)``; never
+    part of the spec's parameters or of the results' identity.
 
     Attributes
     ----------
+    streams : SeedStreams
+        The run's random streams (:mod:`bioSNN.seeding`).
     progress : bool
-        Draw progress bars on stderr.
+        Report progress on stderr.
     data_root : str or None
-        Explicit dataset folder (``biosnn run --data-root DIR``); None: ``$BIOSNN_DATA``,
-        then the download cache (:func:`bioSNN.embedder.data.resolve_data_root`).
+        Explicit dataset folder (``--data-root``); None: ``$BIOSNN_DATA``, then the
+        download cache (:func:`bioSNN.embedder.data.resolve_data_root`).
+    build_dir : Path or None
+        cpp_standalone build folder of this run (None on the runtime targets).
+    target : str or None
+        Brian2 target (None for torch-only kinds).
+    report : callable, str or None
+        Brian2 ``report=`` argument for ``Network.run`` on ``target``
+        (:func:`bioSNN.progress.brian_report`).
+    threads : int or None
+        torch intra-op threads during the run (torch kinds; None: leave as is).
     """
 
+    streams: SeedStreams
     progress: bool = False
     data_root: str | None = None
+    build_dir: Path | None = None
+    target: str | None = None
+    report: Callable | str | None = None
+    threads: int | None = None
+    files: dict = dataclasses.field(default_factory=dict)
+    """Extra files of the run folder (name -> bytes), added with :meth:`add_file`."""
+
+    def add_file(self, name: str, data: bytes) -> None:
+        """Save ``data`` as ``<run folder>/<name>`` with the results (e.g. trained
+        weights). Names are plain file names; the result files' names are reserved."""
+        from ..results import REQUIRED_FILES
+
+        if "/" in name or name.startswith(".") or name in REQUIRED_FILES:
+            raise ValueError(f"not a valid extra file name: {name!r}")
+        self.files[name] = bytes(data)
+
+    def brian_report(self, desc: str):
+        """A Brian2 ``report=`` argument with its own label, on this run's target."""
+        from ..progress import brian_report
+
+        return brian_report(desc, self.progress, self.target or "numpy")
+
+
+def _announce_build(name: str):
+    def announce(directory):
+        print(f"{name}: generating and compiling the C++ project (cpp_standalone; a few "
+              f"seconds once built, longer the first time) in {directory}", file=sys.stderr,
+              flush=True)
+    return announce
 
 
 class Protocol(ABC):
-    """Base class of every protocol kind.
+    """Base class of every protocol kind (use :class:`BrianProtocol` or
+    :class:`TorchProtocol`).
 
     Parameters
     ----------
@@ -63,18 +103,15 @@ class Protocol(ABC):
     kind: ClassVar[str]
     Params: ClassVar[type]
     figures: ClassVar[dict[str, "str | Callable"]] = {}
+    headline: ClassVar[tuple[str, ...]] = ()
     uses_data: ClassVar[bool] = False
+    uses_brian: ClassVar[bool] = True
+    """Whether the kind runs a Brian2 simulation (its spec then has a ``target``)."""
 
     def __init__(self, spec):
         if spec.kind != self.kind:
             raise ValueError(f"{type(self).__name__} runs kind {self.kind!r}, not {spec.kind!r}")
         self._spec = spec
-        self._options = RunOptions()
-
-    @property
-    def options(self) -> RunOptions:
-        """The :class:`RunOptions` of the current run (set by :meth:`run`)."""
-        return self._options
 
     @property
     def spec(self):
@@ -85,17 +122,18 @@ class Protocol(ABC):
         return self._spec.params
 
     @abstractmethod
-    def simulate(self, streams: SeedStreams, report: Callable | None) -> xr.Dataset:
-        """Build and run the network; return the recorded data (with units attrs).
-
-        Called inside the Brian2 target context with ``streams.seed_brian2()``
-        already applied. ``report`` is a Brian2 ``report=`` callable or None.
-        """
+    def simulate(self, ctx: RunContext) -> xr.Dataset:
+        """Build and run the model; return the recorded data (with units attrs)."""
 
     @staticmethod
     @abstractmethod
     def summarize(data: xr.Dataset, params) -> dict:
         """Headline numbers of a run, computed from its data only (pure)."""
+
+    @contextmanager
+    def environment(self, ctx: RunContext):
+        """Context of one run around :meth:`simulate` (a backend's settings)."""
+        yield ctx
 
     def run(self, seed: int | None = None, *, progress: bool = False,
             build_dir=None, data_root: str | os.PathLike | None = None) -> Results:
@@ -106,7 +144,7 @@ class Protocol(ABC):
         seed : int, optional
             Default: the spec's seed. The same seed gives identical results.
         progress : bool
-            Draw a progress bar of simulated time on stderr.
+            Report progress on stderr.
         build_dir : path, optional
             cpp_standalone build directory (default: a per-protocol cache folder).
         data_root : path, optional
@@ -118,17 +156,15 @@ class Protocol(ABC):
         -------
         Results
         """
-        from ..progress import brian_report
-
         spec = self._spec if seed is None else self._spec.resolve(seed=seed)
-        self._options = RunOptions(progress=progress,
-                                   data_root=None if data_root is None else str(data_root))
         streams = SeedStreams.from_seed(spec.seed)
+        ctx = RunContext(streams=streams, progress=progress,
+                         data_root=None if data_root is None else str(data_root),
+                         build_dir=Path(build_dir) if build_dir else None, target=spec.target)
         started = utc_now()
         t0 = time.perf_counter()
-        with brian_target(spec.target, build_dir or standalone_cache_dir(spec.name)):
-            streams.seed_brian2()
-            data = self.simulate(streams, brian_report(spec.name, progress))
+        with self.environment(ctx) as ctx:
+            data = self.simulate(ctx)
         wall = time.perf_counter() - t0
         data.attrs.update({"protocol": spec.name, "kind": spec.kind, "seed": spec.seed})
         summary = self.summarize(data, spec.params)
@@ -145,4 +181,57 @@ class Protocol(ABC):
 
             provenance["data_root"] = str(resolve_data_root(data_root).resolve())
         return Results(spec=spec, seed=spec.seed, data=data, summary=summary,
-                       provenance=provenance)
+                       provenance=provenance, files=dict(ctx.files))
+
+
+class BrianProtocol(Protocol):
+    """A kind that runs a Brian2 simulation: :meth:`simulate` is called inside the spec's
+    Brian2 target (cpp_standalone build folder locked, progress wired for that target),
+    with Brian2's random numbers seeded from the ``brian2`` stream and
+    ``defaultclock.dt`` set to the parameter ``dt`` when the kind has one. Kinds that
+    also use torch set ``torch_threads`` in their parameters."""
+
+    @contextmanager
+    def environment(self, ctx: RunContext):
+        import brian2
+
+        from ..progress import brian_report, standalone_progress
+
+        spec = self._spec
+        build_dir = ctx.build_dir or standalone_cache_dir(spec.name)
+        with brian_target(spec.target, build_dir,
+                          announce=_announce_build(spec.name) if ctx.progress else None), \
+                standalone_progress(ctx.progress), _torch_settings(self.params):
+            ctx.streams.seed_brian2()
+            dt = getattr(self.params, "dt", None)
+            if dt is not None:
+                brian2.defaultclock.dt = dt
+            yield dataclasses.replace(
+                ctx, build_dir=build_dir if spec.target == "cpp_standalone" else None,
+                report=brian_report(spec.name, ctx.progress, spec.target))
+
+
+class TorchProtocol(Protocol):
+    """A kind that runs torch only (no Brian2, no ``target`` in its spec): :meth:`simulate`
+    runs with the parameter ``torch_threads`` intra-op threads (when the kind has it) and
+    large freed tensors kept in the heap; its generators come from ``ctx.streams``."""
+
+    uses_brian = False
+
+    @contextmanager
+    def environment(self, ctx: RunContext):
+        with _torch_settings(self.params) as threads:
+            yield dataclasses.replace(ctx, threads=threads)
+
+
+@contextmanager
+def _torch_settings(params):
+    """:func:`bioSNN.embedder.train.compute_settings` when ``params`` has ``torch_threads``."""
+    threads = getattr(params, "torch_threads", None)
+    if threads is None:
+        yield None
+        return
+    from ..embedder.train import compute_settings
+
+    with compute_settings(threads):
+        yield threads

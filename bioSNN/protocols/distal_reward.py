@@ -38,12 +38,12 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 from brian2 import (Hz, Network, NeuronGroup, Quantity, SpikeGeneratorGroup, SpikeMonitor,
-                    StateMonitor, Synapses, defaultclock, mV, ms, second)
+                    StateMonitor, Synapses, mV, ms, second)
 
 from ..neurons import izhikevich_group
 from ..params import IzhikevichParams
 from ..plasticity import RewardModulation, STDPRule, STDPTiming, WeightBounds, make_plastic_synapses
-from .base import Protocol
+from .base import BrianProtocol
 from .registry import register
 from .schema import param
 from .spec import ParamConflict
@@ -117,16 +117,17 @@ reward_at_post = fire * (t + delay_min + rand() * (delay_max - delay_min)) + (1 
 
 
 @register
-class DistalReward(Protocol):
+class DistalReward(BrianProtocol):
     """Izhikevich (2007) distal reward: one rewarded synapse among many."""
 
     kind = "distal-reward"
+    headline = ("w_chosen_final", "chosen_percentile", "n_rewards")
+    figures = {"weights": "bioSNN.plots.distal_reward:plot_distal_reward"}
     Params = DistalRewardParams
 
-    def simulate(self, streams, report):
+    def simulate(self, ctx):
         p = self.params
-        rng = streams.numpy_rng()
-        defaultclock.dt = p.dt
+        rng = ctx.streams.numpy_rng()
         N = p.n_exc + p.n_inh
         dop = NeuronGroup(1, """
             dd/dt = -d / tau_d : 1
@@ -202,7 +203,7 @@ class DistalReward(Protocol):
         pre_mon = SpikeMonitor(neurons[c_pre:c_pre + 1], name="chosen_pre")
         post_mon = SpikeMonitor(neurons[c_post:c_post + 1], name="chosen_post")
         net = Network(*objects, detector, w_mon, rewards, raster, counts, pre_mon, post_mon)
-        net.run(p.duration, report=report, report_period=10 * second, namespace={})
+        net.run(p.duration, report=ctx.report, report_period=10 * second, namespace={})
 
         w_final = np.asarray(exc.w[:])
         cnt = np.asarray(counts.count[:])
@@ -255,6 +256,3 @@ def distal_features(data: xr.Dataset, params: DistalRewardParams) -> dict:
         "inh_rate_Hz": float(cnt[n_exc:].mean() / T) if n > n_exc else None,
         "duration_s": float(T),
     }
-
-
-DistalReward.figures = {"weights": "bioSNN.plots.distal_reward:plot_distal_reward"}

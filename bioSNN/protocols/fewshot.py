@@ -47,7 +47,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +56,8 @@ import xarray as xr
 from brian2 import Quantity, ms, second
 
 from ..errors import BioSNNError
-from .base import Protocol
+from ..stats import ci95
+from .base import TorchProtocol
 from .registry import register
 from .schema import param
 from .spec import ParamConflict
@@ -237,8 +237,9 @@ def checkpoint_dir(spec, seed: int) -> Path:
     key = json.dumps({"name": spec.name, "kind": spec.kind, "parameters": table},
                      sort_keys=True, default=str)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    root = Path(os.environ.get("BIOSNN_CACHE", Path.home() / ".cache" / "bioSNN"))
-    return root / "checkpoints" / spec.name / f"{digest}-seed{seed}"
+    from ..paths import cache_root
+
+    return cache_root() / "checkpoints" / spec.name / f"{digest}-seed{seed}"
 
 
 def _split_validation(labels, classes, fraction, generator):
@@ -289,32 +290,33 @@ def _tsne(x: np.ndarray, perplexity: float, seed: int) -> np.ndarray:
 
 
 @register
-class FewShotProtoNet(Protocol):
+class FewShotProtoNet(TorchProtocol):
     """Few-shot classification: spiking prototypical network vs its ANN twin."""
 
     kind = "fewshot-protonet"
+    headline = ("snn_test_accuracy", "ann_test_accuracy", "snn_s_per_task")
+    figures = {
+        "training-curve": "bioSNN.plots.fewshot:plot_training_curve",
+        "accuracy": "bioSNN.plots.fewshot:plot_accuracy",
+        "embedding-map": "bioSNN.plots.fewshot:plot_embedding_map",
+        "firing-rates": "bioSNN.plots.fewshot:plot_firing_rates",
+    }
     Params = FewShotParams
     uses_data = True
 
-    def simulate(self, streams, report):
-        from ..embedder.train import compute_settings
-
-        with compute_settings(self.params.torch_threads):
-            return self._simulate(streams)
-
-    def _simulate(self, streams):
+    def simulate(self, ctx):
         import torch
 
         from ..embedder.csnn import ANNEmbedder, CSNN, LAYER_NAMES
         from ..embedder.data import load_mnist
         from ..embedder.train import RotatedClasses, embed, evaluate, meta_train
 
-        p, opts = self.params, self.options
+        p = self.params
         name = self.spec.name
-        show = opts.progress
-        train_set = load_mnist(train=True, data_root=opts.data_root)
-        test_set = load_mnist(train=False, data_root=opts.data_root)
-        g = streams.torch_generator()
+        show = ctx.progress
+        train_set = load_mnist(train=True, data_root=ctx.data_root)
+        test_set = load_mnist(train=False, data_root=ctx.data_root)
+        g = ctx.streams.torch_generator()
         (seed_init, seed_train, seed_split, seed_val, seed_test,
          seed_embed) = torch.randint(0, 2**62, (_N_SEEDS,), generator=g).tolist()
 
@@ -335,7 +337,7 @@ class FewShotProtoNet(Protocol):
         embed_images = test_set.images[embed_idx]
 
         tc = p.train_config()
-        ckdir = checkpoint_dir(self.spec, streams.seed)
+        ckdir = checkpoint_dir(self.spec, ctx.streams.seed)
         models = MODELS if p.baseline else MODELS[:1]
         out: dict[str, dict] = {}
         for m in models:
@@ -355,6 +357,9 @@ class FewShotProtoNet(Protocol):
             else:
                 emb, counts = embed(model, embed_images), None
             emb = emb.double().numpy()
+            # the trained model is a result: <run>/<m>.pt, a plain state dict
+            # (torch.load(..., weights_only=True); replay-crossval --set checkpoint=<run>)
+            ctx.add_file(f"{m}.pt", _state_bytes(model))
             out[m] = {"hist": hist, "acc": acc, "emb": emb, "counts": counts,
                       "map": _tsne(emb, p.tsne_perplexity, seed_embed)}
 
@@ -367,6 +372,17 @@ class FewShotProtoNet(Protocol):
     @staticmethod
     def summarize(data, params):
         return fewshot_features(data, params)
+
+
+def _state_bytes(model) -> bytes:
+    """``torch.save`` of the model's state dict (tensors only), as bytes."""
+    import io
+
+    import torch
+
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
+    return buf.getvalue()
 
 
 def _dataset(p, models, out, train_classes, test_classes, embed_labels, layer_names):
@@ -427,16 +443,13 @@ def _dataset(p, models, out, train_classes, test_classes, embed_labels, layer_na
     return data
 
 
-def _ci95(x: np.ndarray) -> float:
-    """Half-width of the normal 95 % confidence interval of the mean: 1.96 s / sqrt(n)."""
-    return float(1.96 * x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else float("nan")
 
 
 def fewshot_features(data: xr.Dataset, params: FewShotParams) -> dict:
     """Headline numbers of a few-shot run (pure function of the saved data).
 
     Accuracies are fractions (0-1); ``*_ci95`` are half-widths of the 95 % confidence
-    interval of the mean over test episodes (1.96 standard errors). ``snn_minus_ann`` is
+    interval of the mean over test episodes (:func:`bioSNN.stats.ci95`, Student t). ``snn_minus_ann`` is
     the paired difference (same test episodes) with its own interval.
     """
     out: dict = {
@@ -451,7 +464,7 @@ def fewshot_features(data: xr.Dataset, params: FewShotParams) -> dict:
     acc = {m: data["test_accuracy"].sel(model=m).values for m in models}
     for m in models:
         out[f"{m}_test_accuracy"] = float(acc[m].mean())
-        out[f"{m}_test_ci95"] = _ci95(acc[m])
+        out[f"{m}_test_ci95"] = ci95(acc[m])
     for m in models:
         train_acc = data["train_accuracy"].sel(model=m).values
         out[f"{m}_final_train_accuracy"] = float(np.nanmean(train_acc[-100:]))
@@ -462,7 +475,7 @@ def fewshot_features(data: xr.Dataset, params: FewShotParams) -> dict:
     if "ann" in models:
         diff = acc["snn"] - acc["ann"]
         out["snn_minus_ann"] = float(diff.mean())
-        out["snn_minus_ann_ci95"] = _ci95(diff)
+        out["snn_minus_ann_ci95"] = ci95(diff)
         out["snn_at_least_ann"] = bool(diff.mean() >= 0)
     layers = data.attrs.get("layers", "lif1,lif2,lif3").split(",")
     for layer in layers:
@@ -474,11 +487,3 @@ def fewshot_features(data: xr.Dataset, params: FewShotParams) -> dict:
     out["train_classes_seen"] = ",".join(map(str, train_seen))
     out["test_classes_seen"] = ",".join(map(str, test_seen))
     return out
-
-
-FewShotProtoNet.figures = {
-    "training-curve": "bioSNN.plots.fewshot:plot_training_curve",
-    "accuracy": "bioSNN.plots.fewshot:plot_accuracy",
-    "embedding-map": "bioSNN.plots.fewshot:plot_embedding_map",
-    "firing-rates": "bioSNN.plots.fewshot:plot_firing_rates",
-}

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from brian2 import (Network, Quantity, SpikeMonitor, StateMonitor, TimedArray, defaultclock, mV,
+from brian2 import (Network, Quantity, SpikeMonitor, StateMonitor, TimedArray, mV,
                     ms, second)
 
 from ..neurons import izhikevich_group
 from ..params import IzhikevichParams
-from .base import Protocol
+from .base import BrianProtocol
 from .registry import register
 from .schema import param
 from .spec import ParamConflict
@@ -59,15 +59,16 @@ def neuron_table(p: IzhikevichPatternParams) -> list[tuple[str, str, Quantity]]:
 
 
 @register
-class IzhikevichPatterns(Protocol):
+class IzhikevichPatterns(BrianProtocol):
     """Firing patterns of the Izhikevich (2003) presets under step currents."""
 
     kind = "izhikevich-patterns"
+    headline = ("RS_rate_during_step_Hz", "FS_rate_during_step_Hz", "RS_isi_ratio")
+    figures = {"gallery": "bioSNN.plots.izhikevich:plot_izhikevich_gallery"}
     Params = IzhikevichPatternParams
 
-    def simulate(self, streams, report):
+    def simulate(self, ctx):
         p = self.params
-        defaultclock.dt = p.dt
         rows = neuron_table(p)
         n_steps = int(round(float(p.duration / p.dt)))
         t = np.arange(n_steps) * float(p.dt / ms)
@@ -81,7 +82,7 @@ class IzhikevichPatterns(Protocol):
         spikes = SpikeMonitor(group, name="spikes")
         state = StateMonitor(group, ["v", "u"], record=True, name="state")
         net = Network(group, spikes, state)
-        net.run(p.duration, report=report, report_period=1 * second, namespace={})
+        net.run(p.duration, report=ctx.report, report_period=1 * second, namespace={})
         i = np.asarray(spikes.i[:], dtype=np.int64)
         ts = np.asarray(spikes.t[:] / ms)
         order = np.lexsort((ts, i))
@@ -137,6 +138,3 @@ def spike_features(data: xr.Dataset, params: IzhikevichPatternParams) -> dict[st
             "rate_during_step_Hz": float(len(during) / ((t_off - t_on) / 1000.0)),
         }
     return out
-
-
-IzhikevichPatterns.figures = {"gallery": "bioSNN.plots.izhikevich:plot_izhikevich_gallery"}

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from brian2 import (Hz, Mohm, Network, Quantity, SpikeMonitor, StateMonitor, defaultclock, mV,
+from brian2 import (Hz, Mohm, Network, Quantity, SpikeMonitor, StateMonitor, mV,
                     ms, nA, second)
 
 from ..analytic import lif_first_spike_time, lif_rate
 from ..neurons import lif_group
 from ..params import LIFParams
-from .base import Protocol
+from ..features.lif import fi_features, measured_rates  # noqa: F401 (re-exported)
+from .base import BrianProtocol
 from .registry import register
 from .schema import param
 from .spec import ParamConflict
@@ -84,15 +85,16 @@ def trace_indices(p: LIFFIParams) -> np.ndarray:
 
 
 @register
-class LIFFICurve(Protocol):
+class LIFFICurve(BrianProtocol):
     """f-I curve of the LIF neuron vs :func:`bioSNN.analytic.lif_rate`."""
 
     kind = "lif-fi-curve"
+    headline = ("rate_at_I_max_Hz", "rheobase_nA", "max_abs_isi_error_ms")
+    figures = {"fi-curve": "bioSNN.plots.lif_fi:plot_fi_curve"}
     Params = LIFFIParams
 
-    def simulate(self, streams, report):
+    def simulate(self, ctx):
         p = self.params
-        defaultclock.dt = p.dt
         I = p.currents()
         group = lif_group(p.n_currents, p.lif, name="lif", sigma=p.sigma)
         group.I = I
@@ -103,7 +105,7 @@ class LIFFICurve(Protocol):
             trace = StateMonitor(group, "v", record=rec, name="trace")
             objects.append(trace)
         net = Network(*objects)
-        net.run(p.duration, report=report, report_period=1 * second, namespace={})
+        net.run(p.duration, report=ctx.report, report_period=1 * second, namespace={})
         i = np.asarray(spikes.i[:], dtype=np.int64)
         t = np.asarray(spikes.t[:] / ms)
         order = np.lexsort((t, i))
@@ -129,65 +131,3 @@ class LIFFICurve(Protocol):
     @staticmethod
     def summarize(data, params):
         return fi_features(data, params)
-
-
-
-def fi_features(data: xr.Dataset, params: LIFFIParams) -> dict:
-    """Headline numbers of an f-I run (pure function of the saved data).
-
-    Returns
-    -------
-    dict
-        ``rheobase_nA`` (analytic) and ``rheobase_measured_nA`` (smallest current
-        that fired), ``max_abs_isi_error_ms`` / ``max_abs_first_spike_error_ms``
-        against the analytic values, ``isi_within_dt`` (bool), ``silent_below_rheobase``
-        (bool), ``rate_at_I_max_Hz``, ``saturation_rate_Hz`` (1/t_ref), ``dt_ms``.
-    """
-    m = measured_rates(data)
-    I = data["current"].values
-    rate_a = data["rate_analytic"].values
-    rheo = float(params.lif.rheobase / nA)
-    dt_ms = float(params.dt / ms)
-    fired = m["spike_count"] > 0
-    valid = m["spike_count"] >= 2
-    with np.errstate(divide="ignore"):
-        isi_a = np.where(rate_a > 0, 1000.0 / np.where(rate_a > 0, rate_a, 1), np.inf)
-    isi_err = np.abs(m["mean_isi_ms"][valid] - isi_a[valid])
-    fs_err = np.abs(m["first_spike_ms"][fired] - data["first_spike_analytic"].values[fired])
-    return {
-        "n_currents": int(len(I)),
-        "dt_ms": dt_ms,
-        "rheobase_nA": rheo,
-        "rheobase_measured_nA": float(I[fired].min()) if fired.any() else None,
-        "silent_below_rheobase": bool(not fired[I < rheo].any()),
-        "n_firing": int(fired.sum()),
-        "max_abs_isi_error_ms": float(isi_err.max()) if isi_err.size else None,
-        "max_abs_first_spike_error_ms": float(fs_err.max()) if fs_err.size else None,
-        "isi_within_dt": bool(isi_err.size and isi_err.max() <= dt_ms + 1e-9),
-        "rate_at_I_max_Hz": float(m["rate_Hz"][-1]),
-        "analytic_rate_at_I_max_Hz": float(rate_a[-1]),
-        "saturation_rate_Hz": float(1.0 / params.t_ref * second) if params.t_ref > 0 else None,
-    }
-
-
-def measured_rates(data: xr.Dataset) -> dict[str, np.ndarray]:
-    """Per-current spike count, first spike (ms), mean ISI (ms) and steady rate (Hz).
-
-    The steady rate is 1/mean ISI where a neuron fired twice or more, else 0.
-    """
-    n = data.sizes["current"]
-    i = data["spike_neuron"].values.astype(int)
-    t = data["spike_time"].values
-    count = np.bincount(i, minlength=n)
-    first = np.full(n, np.nan)
-    mean_isi = np.full(n, np.nan)
-    for k in np.flatnonzero(count):
-        tk = t[i == k]
-        first[k] = tk[0]
-        if len(tk) >= 2:
-            mean_isi[k] = (tk[-1] - tk[0]) / (len(tk) - 1)
-    rate = np.where(np.isfinite(mean_isi), 1000.0 / np.where(np.isfinite(mean_isi), mean_isi, 1), 0.0)
-    return {"spike_count": count, "first_spike_ms": first, "mean_isi_ms": mean_isi, "rate_Hz": rate}
-
-
-LIFFICurve.figures = {"fi-curve": "bioSNN.plots.lif_fi:plot_fi_curve"}

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 from brian2 import (Hz, Network, PoissonGroup, Quantity, SpikeMonitor, StateMonitor, Synapses,
-                    defaultclock, mV, ms, second)
+                    mV, ms, second)
 
 from ..neurons import lif_group
 from ..params import LIFParams
-from .base import Protocol
+from .base import BrianProtocol
 from .registry import register
 from .schema import param
 from .spec import ParamConflict
@@ -67,28 +67,29 @@ def draw_weights(p: LIFPoissonParams, rng: np.random.Generator) -> np.ndarray:
 
 
 @register
-class LIFPoissonTrace(Protocol):
+class LIFPoissonTrace(BrianProtocol):
     """Seed LIF neurons driven by Poisson input spikes through voltage-jump synapses."""
 
     kind = "lif-poisson-trace"
+    headline = ("mean_output_rate_Hz", "cv_isi", "mean_v_mV")
+    figures = {"trace": "bioSNN.plots.lif_poisson:plot_lif_poisson_trace"}
     Params = LIFPoissonParams
 
-    def simulate(self, streams, report):
+    def simulate(self, ctx):
         p = self.params
-        defaultclock.dt = p.dt
         inputs = PoissonGroup(p.n_inputs, rates=p.input_rate, namespace={}, name="inputs")
         lif = lif_group(p.n_neurons, NEURON, name="lif")
         syn = Synapses(inputs, lif, "w : volt", on_pre="v_post += w", namespace={}, name="syn")
         pre, post = np.meshgrid(np.arange(p.n_inputs), np.arange(p.n_neurons), indexing="ij")
         # explicit (i, j) lists fix the synapse order on every target (also cpp_standalone)
         syn.connect(i=pre.ravel(), j=post.ravel())
-        weights = draw_weights(p, streams.numpy_rng())
+        weights = draw_weights(p, ctx.streams.numpy_rng())
         syn.w = weights.ravel() * mV
         in_spikes = SpikeMonitor(inputs, name="input_spikes")
         out_spikes = SpikeMonitor(lif, name="output_spikes")
         state = StateMonitor(lif, "v", record=True, name="state")
         net = Network(inputs, lif, syn, in_spikes, out_spikes, state)
-        net.run(p.duration, report=report, report_period=1 * second, namespace={})
+        net.run(p.duration, report=ctx.report, report_period=1 * second, namespace={})
 
         def sorted_spikes(mon):
             i = np.asarray(mon.i[:], dtype=np.int64)
@@ -169,6 +170,3 @@ def output_features(data: xr.Dataset, params: LIFPoissonParams) -> dict:
         out[f"neuron{k}_rate_Hz"] = float(rates[k])
         out[f"neuron{k}_cv_isi"] = cvs[k]
     return out
-
-
-LIFPoissonTrace.figures = {"trace": "bioSNN.plots.lif_poisson:plot_lif_poisson_trace"}

@@ -2,7 +2,8 @@ r"""Protocol kind ``replay-crossval``: the trained CSNN re-run in Brian2, in bio
 units, and compared neuron by neuron with snnTorch.
 
 A convolutional spiking embedder (:class:`bioSNN.embedder.csnn.CSNN`) is loaded from a
-checkpoint (``checkpoint``: a file, a folder searched for the newest ``snn.pt``, or a
+checkpoint (``checkpoint``: a file, a folder searched for the newest ``snn.pt`` such as a
+finished few-shot run folder, or a
 protocol name such as ``fewshot-mnist-seed`` for its folder under
 ``$BIOSNN_CACHE/checkpoints/``, which exists while that run is in progress; the file's
 SHA-256 and task count are recorded) or, when ``checkpoint`` is empty,
@@ -41,7 +42,7 @@ import xarray as xr
 from brian2 import Hz, Quantity, mV, ms
 
 from ..errors import BioSNNError
-from .base import Protocol
+from .base import BrianProtocol
 from .registry import register
 from .schema import param
 from .spec import ParamConflict
@@ -61,7 +62,7 @@ _N_SEEDS = 3
 class ReplayParams:
     checkpoint: str = param("", doc="trained CSNN: a .pt file (state dict or bioSNN "
                             "meta-training checkpoint), a folder searched for the newest "
-                            "snn.pt, or a protocol name (its folder under "
+                            "snn.pt (e.g. a finished fewshot-protonet run folder), or a protocol name (its folder under "
                             "$BIOSNN_CACHE/checkpoints); empty: meta-train one here for "
                             "train_tasks episodes")
     dataset: str = param("mnist", choices=("mnist",), doc="image dataset (torchvision layout "
@@ -184,20 +185,20 @@ def _pick_images(labels, classes, per_class, generator):
 
 
 @register
-class ReplayCrossval(Protocol):
+class ReplayCrossval(BrianProtocol):
     """Cross-validation of the trained CSNN: snnTorch vs its Brian2 replay."""
 
     kind = "replay-crossval"
+    headline = ("spikes_identical_min", "embedding_max_rel_error", "decision_agreement_min")
+    figures = {
+        "spike-counts": "bioSNN.plots.replay:plot_count_scatter_all",
+        "rates": "bioSNN.plots.replay:plot_rate_histograms",
+        "traces": "bioSNN.plots.replay:plot_replay_traces",
+    }
     Params = ReplayParams
     uses_data = True
 
-    def simulate(self, streams, report):
-        from ..embedder.train import compute_settings
-
-        with compute_settings(self.params.torch_threads):
-            return self._simulate(streams, report)
-
-    def _embedder(self, seeds, progress):
+    def _embedder(self, seeds, ctx):
         """The trained model and where it came from (checkpoint or training here)."""
         import torch
 
@@ -211,32 +212,31 @@ class ReplayCrossval(Protocol):
         if p.checkpoint:
             model, info = load_embedder(p.checkpoint, p.csnn_config())
             return model, dict(info, source="checkpoint"), None
-        train = load_mnist(train=True, data_root=self.options.data_root)
+        train = load_mnist(train=True, data_root=ctx.data_root)
         with torch.random.fork_rng():  # nn.Module construction draws from the global RNG
             model = CSNN(p.csnn_config(), generator=torch.Generator().manual_seed(seeds[0]))
         sampler = EpisodeSampler(train.labels, p.train_way, p.train_shot, p.train_query)
         hist = meta_train(model, train.images, sampler, torch.Generator().manual_seed(seeds[1]),
                           TrainConfig(n_tasks=p.train_tasks, lr=p.lr),
-                          progress=f"{self.spec.name} train" if progress else None)
+                          progress=f"{self.spec.name} train" if ctx.progress else None)
         model.eval()
         info = {"source": "trained", "path": "", "sha256": "", "task": p.train_tasks,
                 "kind": "trained here"}
         return model, info, hist
 
-    def _simulate(self, streams, report):  # report: one Brian2 bar per variant instead
+    def simulate(self, ctx):
         import torch
         from brian2 import get_device
 
         from ..embedder.data import load_mnist
-        from ..progress import brian_report
         from ..replay.network import replay_brian2
         from ..replay.reference import LIF_STAGES, rate_code, torch_reference
 
-        p, opts = self.params, self.options
-        g = streams.torch_generator()
+        p = self.params
+        g = ctx.streams.torch_generator()
         seeds = torch.randint(0, 2**62, (_N_SEEDS,), generator=g).tolist()
-        model, info, hist = self._embedder(seeds, opts.progress)
-        test = load_mnist(train=False, data_root=opts.data_root)
+        model, info, hist = self._embedder(seeds, ctx)
+        test = load_mnist(train=False, data_root=ctx.data_root)
         classes = p.class_list
         per_class = p.k_shot + p.n_query
         picked = _pick_images(test.labels, classes, per_class,
@@ -246,7 +246,7 @@ class ReplayCrossval(Protocol):
         support = np.tile(np.arange(per_class) < p.k_shot, len(classes))
         images = test.images[torch.from_numpy(index)]
         mapping = p.mapping()
-        rng = streams.numpy_rng()
+        rng = ctx.streams.numpy_rng()
         device = get_device()
         base_dir = getattr(device, "build_options", {}).get("directory")
 
@@ -261,8 +261,7 @@ class ReplayCrossval(Protocol):
             ref = torch_reference(model, images, coded, traced)
             rec = replay_brian2(
                 model, images.numpy(), mapping, coded, traced,
-                report=brian_report(f"{self.spec.name} {variant}",
-                                    opts.progress and base_dir is None),  # C++: no Python bar
+                report=ctx.brian_report(f"{self.spec.name} {variant}"),  # one per variant
                 name=f"replay_{variant}",
                 # one cached project per input variant and step count (the code differs)
                 build_dir=None if base_dir is None else
@@ -439,10 +438,3 @@ def replay_features(data: xr.Dataset, params: ReplayParams) -> dict:
                             and worst_emb <= GOALS["embedding_rel_error"]
                             and worst_dec >= GOALS["decision_agreement"])
     return out
-
-
-ReplayCrossval.figures = {
-    "spike-counts": "bioSNN.plots.replay:plot_count_scatter_all",
-    "rates": "bioSNN.plots.replay:plot_rate_histograms",
-    "traces": "bioSNN.plots.replay:plot_replay_traces",
-}

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 from brian2 import (Hz, Network, NeuronGroup, Quantity, SpikeGeneratorGroup, SpikeMonitor,
-                    StateMonitor, Synapses, TimedArray, defaultclock, mV, ms, second)
+                    StateMonitor, Synapses, TimedArray, mV, ms, second)
 
 from ..encoding import (base_patterns, class_rate_patterns, periodic_pattern_trials,
                         poisson_rate_trials, trial_labels)
@@ -65,7 +65,8 @@ from ..neurons import lif_equations, lif_group, lif_namespace
 from ..params import LIFParams
 from ..plasticity import (RewardModulation, STDPRule, STDPTiming, WeightBounds,
                           add_reward_operation, make_plastic_synapses)
-from .base import Protocol
+from ..features.learning import trial_predictions, classification_features, learning_curve  # noqa: F401 (re-exported)
+from .base import BrianProtocol
 from .registry import register
 from .schema import param
 from .spec import ParamConflict
@@ -171,16 +172,17 @@ is_winner = int(n_above < 0.5) * int(count > 0) : 1
 
 
 @register
-class RSTDPClassification(Protocol):
+class RSTDPClassification(BrianProtocol):
     """Pattern classification by reward-modulated STDP in one Brian2 network."""
 
     kind = "rstdp-classification"
+    headline = ("test_accuracy", "train_accuracy", "hidden_rate_Hz")
+    figures = {"overview": "bioSNN.plots.rstdp:plot_rstdp_overview"}
     Params = RSTDPParams
 
-    def simulate(self, streams, report):
+    def simulate(self, ctx):
         p = self.params
-        rng = streams.numpy_rng()
-        defaultclock.dt = p.dt
+        rng = ctx.streams.numpy_rng()
         n_trials = p.n_train + p.n_test
         T = p.trial_duration
         labels = np.concatenate([trial_labels(rng, p.n_classes, p.n_train),
@@ -267,7 +269,7 @@ class RSTDPClassification(Protocol):
         net = Network(inp, hidden, syn_in, output, compare, inhib, syn_out, out_mon, hid_mon,
                       w_mon, o_mon)
         # one extra step so the reward of the last trial (at n_trials * T) is applied
-        net.run(n_trials * T + p.dt, report=report, report_period=2 * second, namespace={})
+        net.run(n_trials * T + p.dt, report=ctx.report, report_period=2 * second, namespace={})
 
         w_all = np.asarray(w_mon.w[:])  # (n_syn, n_samples): sample k = end of step k*T
         # sample at time k*T (when='end') holds the weights after the reward of trial k-1
@@ -310,64 +312,3 @@ class RSTDPClassification(Protocol):
     @staticmethod
     def summarize(data, params):
         return classification_features(data, params)
-
-
-def trial_predictions(data: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """Per trial: output spike counts in the readout window (n_trials, n_classes) and
-    the prediction (argmax, lowest index on ties; -1 when no output spiked)."""
-    T = data.attrs["trial_duration_ms"]
-    read = data.attrs["readout_ms"]
-    n_trials = data.sizes["trial"]
-    n_classes = data.sizes["class"]
-    t = data["output_spike_time"].values
-    k = np.floor(t / T + 1e-9).astype(int)
-    in_window = (t - k * T) < read - 1e-9
-    valid = in_window & (k < n_trials)
-    counts = np.zeros((n_trials, n_classes), dtype=int)
-    np.add.at(counts, (k[valid], data["output_spike_neuron"].values[valid]), 1)
-    pred = np.where(counts.max(axis=1) > 0, counts.argmax(axis=1), -1)
-    return counts, pred
-
-
-def classification_features(data: xr.Dataset, params: RSTDPParams) -> dict:
-    """Accuracy (train, test, last training block), mean rates (Hz), weight stats."""
-    _, pred = trial_predictions(data)
-    labels = data["label"].values
-    test = data["is_test"].values.astype(bool)
-    correct = pred == labels
-    train_c = correct[~test]
-    b = params.block
-    T_s = data.attrs["trial_duration_ms"] / 1000.0
-    n_trials = len(labels)
-    W = data["weights"].values
-    return {
-        "train_accuracy": float(train_c.mean()),
-        "test_accuracy": float(correct[test].mean()),
-        "train_accuracy_first_block": float(train_c[:b].mean()),
-        "train_accuracy_last_block": float(train_c[-b:].mean()),
-        "chance": 1.0 / params.n_classes,
-        "test_no_output_fraction": float((pred[test] == -1).mean()),
-        "hidden_rate_Hz": float(data.sizes["hidden_spike"] / (params.n_hidden * n_trials * T_s)),
-        "output_rate_Hz": float(data.sizes["output_spike"] / (params.n_classes * n_trials * T_s)),
-        "weight_mean_initial": float(W[0].mean()),
-        "weight_mean_final": float(W[-1].mean()),
-        "weight_fraction_at_bounds_final": float(((W[-1] <= 1e-9) | (W[-1] >= params.w_max - 1e-9)).mean()),
-        "n_train": int((~test).sum()),
-        "n_test": int(test.sum()),
-    }
-
-
-def learning_curve(data: xr.Dataset, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """Training accuracy per block of ``block`` trials: (block centre trial, accuracy)."""
-    _, pred = trial_predictions(data)
-    labels = data["label"].values
-    train = ~data["is_test"].values.astype(bool)
-    c = (pred == labels)[train]
-    n = len(c) // block
-    if n == 0:
-        return np.array([len(c) / 2]), np.array([c.mean()])
-    acc = c[: n * block].reshape(n, block).mean(axis=1)
-    return (np.arange(n) + 0.5) * block, acc
-
-
-RSTDPClassification.figures = {"overview": "bioSNN.plots.rstdp:plot_rstdp_overview"}

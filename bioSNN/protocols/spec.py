@@ -4,6 +4,7 @@ A spec file in ``protocols/`` looks like::
 
     name = "lif-fi-curve"            # must equal the file name without .toml
     kind = "lif-fi-curve"            # a registered protocol kind (biosnn list)
+    # module = "mypkg.protocols"     # optional: imported first, for a kind defined outside
     description = "f-I curve of the seed LIF neuron vs the analytic rate"
     seed = 0                         # default seed of `biosnn run`
     target = "numpy"                 # Brian2 target: numpy | cython | cpp_standalone
@@ -14,6 +15,10 @@ A spec file in ``protocols/`` looks like::
 
     [quick]                          # overrides applied by --quick (tests, CI)
     n_currents = 11
+
+    [runtime]                        # optional: measured wall time on the 2-core
+    full = "5 s"                     # reference machine, warm caches (plans and
+    quick = "3 s"                    # estimates of `biosnn pipeline` / `figures`)
 
 Every problem (bad TOML, unknown key, missing/wrong unit, out-of-range value,
 unknown kind) raises one :class:`~bioSNN.errors.SpecError` naming the file, the
@@ -31,13 +36,14 @@ from typing import Any, Mapping
 
 from ..backend import TARGETS
 from ..errors import SpecError, UnknownProtocolError
+from ..seeding import SEED_MAX, is_valid_seed
 from .schema import format_value, param_infos, parse_value
 
 __all__ = ["ProtocolSpec", "load_spec", "parse_spec", "find_spec", "spec_dirs",
            "list_specs", "parse_override", "ParamConflict"]
 
 _TOP_KEYS = {"name": str, "kind": str, "description": str, "seed": int, "target": str,
-             "parameters": dict, "quick": dict}
+             "parameters": dict, "quick": dict, "runtime": dict, "module": str}
 _REQUIRED = ("name", "kind", "description")
 
 
@@ -58,8 +64,8 @@ class ProtocolSpec:
     name, kind, description : str
     seed : int
         Default seed.
-    target : str
-        Brian2 code-generation target.
+    target : str or None
+        Brian2 code-generation target (None for kinds that run no Brian2 simulation).
     params
         The kind's frozen parameters dataclass, fully resolved.
     quick : mapping
@@ -69,18 +75,31 @@ class ProtocolSpec:
     mode : {"full", "quick"}
     overrides : mapping
         ``--set`` overrides applied on top (name -> canonical text).
+    module : str or None
+        The module that defines the kind, when it is not one of bioSNN's (imported
+        before the kind is looked up).
+    runtime : mapping
+        Measured wall time in seconds per mode (``"full"``, ``"quick"``) on the
+        reference machine, from the ``[runtime]`` table; empty when not measured.
     """
 
     name: str
     kind: str
     description: str
     seed: int
-    target: str
+    target: str | None
     params: Any
     quick: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     source: str = "<spec>"
     mode: str = "full"
     overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    runtime: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    module: str | None = None
+
+    def expected_wall_time_s(self) -> float | None:
+        """Measured wall time of this spec's mode (seconds), or None if not measured.
+        Overrides can change it; it is an estimate for plans, not a promise."""
+        return self.runtime.get(self.mode)
 
     def resolve(self, *, quick: bool = False, overrides: Mapping[str, Any] | None = None,
                 target: str | None = None, seed: int | None = None) -> "ProtocolSpec":
@@ -103,12 +122,22 @@ class ProtocolSpec:
         if target is not None and target not in TARGETS:
             raise SpecError("--target", None, f"unknown Brian2 target {target!r}; "
                             f"choose one of {', '.join(TARGETS)}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise SpecError("--seed", None, f"expected a non-negative integer, got {seed!r}")
+        if target is not None and self.target is None:
+            raise SpecError("--target", None, f"protocol {self.name!r} (kind {self.kind!r}) "
+                            f"runs no Brian2 simulation; leave out --target")
+        if seed is not None and not is_valid_seed(seed):
+            raise SpecError("--seed", None, f"expected a non-negative integer up to {SEED_MAX} "
+                            f"(2**32-1), got {seed!r}")
         return dataclasses.replace(
             self, params=params, mode="quick" if quick else self.mode,
             target=target or self.target, seed=self.seed if seed is None else seed,
             overrides=MappingProxyType({**self.overrides, **parsed_over}))
+
+    def identity(self) -> tuple:
+        """What makes two runs the same run: name, kind, seed, Brian2 target and the
+        resolved parameter table (not the mode label, the source or the runtime)."""
+        return (self.name, self.kind, self.seed, self.target,
+                tuple(sorted(self.parameter_table().items())))
 
     def parameter_table(self) -> dict[str, Any]:
         """Parameter name -> TOML-ready value (quantities as "10 ms")."""
@@ -122,8 +151,10 @@ class ProtocolSpec:
         if self.overrides:
             lines.append("# --set " + " ".join(f"{k}={_toml_value(v)}" for k, v in self.overrides.items()))
         lines += [f"name = {_toml_value(self.name)}", f"kind = {_toml_value(self.kind)}",
+                  *([f"module = {_toml_value(self.module)}"] if self.module else []),
                   f"description = {_toml_value(self.description)}",
-                  f"seed = {self.seed}", f"target = {_toml_value(self.target)}", "",
+                  f"seed = {self.seed}",
+                  *([f"target = {_toml_value(self.target)}"] if self.target else []), "",
                   "[parameters]"]
         for key, value in self.parameter_table().items():
             doc = f"  # {infos[key].doc}" if infos[key].doc else ""
@@ -132,6 +163,9 @@ class ProtocolSpec:
             lines += ["", "[quick]"]
             for key, value in self.quick.items():
                 lines.append(f"{key} = {_toml_value(format_value(infos[key], value))}")
+        if self.runtime:
+            lines += ["", "[runtime]"]
+            lines += [f'{mode} = "{seconds:g} s"' for mode, seconds in self.runtime.items()]
         return "\n".join(lines) + "\n"
 
 
@@ -148,12 +182,22 @@ def _toml_value(value: Any) -> str:
 def _parse_param(params_cls, key: str, raw: Any, source: str, field_name: str):
     infos = param_infos(params_cls)
     if key not in infos:
-        raise SpecError(source, field_name, f"unknown parameter {key!r}; valid parameters: "
-                        f"{', '.join(infos)}")
+        elsewhere = _kinds_with_parameter(key)
+        hint = (f" ({key!r} is a parameter of kind {', '.join(elsewhere)}, not of this "
+                f"protocol's kind)" if elsewhere else "")
+        raise SpecError(source, field_name, f"unknown parameter {key!r}{hint}; valid "
+                        f"parameters: {', '.join(infos)}")
     try:
         return parse_value(infos[key], raw)
     except ValueError as err:
         raise SpecError(source, field_name, str(err)) from None
+
+
+def _kinds_with_parameter(key: str) -> list[str]:
+    """Registered kinds that have a parameter ``key`` (for error messages)."""
+    from .registry import get_kind, kind_names
+
+    return [k for k in kind_names() if key in param_infos(get_kind(k).Params)]
 
 
 def _replace_params(params, changes: dict, source: str):
@@ -186,17 +230,38 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>") -> ProtocolSpec:
         if key not in data:
             raise SpecError(source, key, "missing required key")
     kind = data["kind"]
+    module = data.get("module")
+    if module is not None:
+        from .registry import import_kind_module
+
+        try:
+            import_kind_module(module)
+        except Exception as err:  # ImportError, or the module itself failing to import
+            raise SpecError(source, "module", f"cannot import {module!r} "
+                            f"({type(err).__name__}: {err}); install it or put it on "
+                            f"PYTHONPATH") from None
     try:
         proto_cls = get_kind(kind)
     except KeyError:
-        raise SpecError(source, "kind", f"unknown protocol kind {kind!r}; known kinds: "
-                        f"{', '.join(kind_names())}") from None
-    target = data.get("target", "numpy")
-    if target not in TARGETS:
-        raise SpecError(source, "target", f"expected one of {', '.join(TARGETS)}, got {target!r}")
+        where = (f"module {module!r} defines no protocol kind {kind!r}" if module else
+                 f"unknown protocol kind {kind!r}")
+        raise SpecError(source, "kind", f"{where}; known kinds: "
+                        f"{', '.join(kind_names())} (a kind defined outside bioSNN needs "
+                        f"the top-level key module = \"package.module\")") from None
+    if proto_cls.uses_brian:
+        target = data.get("target", "numpy")
+        if target not in TARGETS:
+            raise SpecError(source, "target", f"expected one of {', '.join(TARGETS)}, got "
+                            f"{target!r}")
+    elif data.get("target", "numpy") != "numpy":  # "numpy": written by bioSNN <= 0.1 runs
+        raise SpecError(source, "target", f"kind {kind!r} runs no Brian2 simulation; remove "
+                        f"the key")
+    else:
+        target = None
     seed = data.get("seed", 0)
-    if seed < 0:
-        raise SpecError(source, "seed", f"expected a non-negative integer, got {seed}")
+    if not is_valid_seed(seed):
+        raise SpecError(source, "seed", f"expected a non-negative integer up to {SEED_MAX} "
+                        f"(2**32-1), got {seed}")
     params_cls = proto_cls.Params
     values = {k: _parse_param(params_cls, k, v, source, f"parameters.{k}")
               for k, v in data.get("parameters", {}).items()}
@@ -207,7 +272,25 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>") -> ProtocolSpec:
     _check_params(dataclasses.replace(params, **quick), source + " [quick]")
     return ProtocolSpec(name=data["name"], kind=kind, description=data["description"],
                         seed=seed, target=target, params=params,
-                        quick=MappingProxyType(quick), source=source)
+                        quick=MappingProxyType(quick), source=source, module=module,
+                        runtime=MappingProxyType(_parse_runtime(data.get("runtime", {}), source)))
+
+
+def _parse_runtime(table: Mapping[str, Any], source: str) -> dict[str, float]:
+    from brian2 import second
+
+    from ..units import parse_quantity
+
+    out = {}
+    for mode, raw in table.items():
+        if mode not in ("full", "quick"):
+            raise SpecError(source, f"runtime.{mode}", "unknown key; expected full or quick")
+        try:
+            out[mode] = float(parse_quantity(raw, second) / second)
+        except (ValueError, TypeError) as err:
+            raise SpecError(source, f"runtime.{mode}", f"expected a time like \"40 s\" or "
+                            f"\"1500 s\" ({err})") from None
+    return out
 
 
 def load_spec(path: str | os.PathLike) -> ProtocolSpec:
@@ -223,7 +306,10 @@ def load_spec(path: str | os.PathLike) -> ProtocolSpec:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
-        raise SpecError(source, None, f"cannot read spec file ({err.strerror})") from None
+        raise SpecError(source, None, f"cannot read spec file ({err.strerror}); check that "
+                        f"it is a readable file") from None
+    except UnicodeDecodeError:
+        raise SpecError(source, None, "not a text file (a spec is UTF-8 TOML)") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -262,6 +348,9 @@ def list_specs() -> dict[str, Path]:
 def find_spec(name: str) -> ProtocolSpec:
     """Load a spec by protocol name, or by path when ``name`` ends in ``.toml``."""
     if name.endswith(".toml") or os.sep in name:
+        if Path(name).is_dir():
+            raise UnknownProtocolError(f"spec file {name!r} is a folder; give the path of a "
+                                       f".toml file in it, or a protocol name (`biosnn list`)")
         if not Path(name).is_file():
             raise UnknownProtocolError(f"spec file {name!r} does not exist")
         return load_spec(name)

@@ -123,7 +123,9 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
     """
     p = Path(path).expanduser()
     if not p.exists() and len(p.parts) == 1:
-        cache = Path(os.environ.get("BIOSNN_CACHE", Path.home() / ".cache" / "bioSNN"))
+        from ..paths import cache_root
+
+        cache = cache_root()
         if (cache / "checkpoints" / p).exists():
             p = cache / "checkpoints" / p
     if p.is_file():

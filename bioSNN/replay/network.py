@@ -334,7 +334,8 @@ def replay_brian2(model, images, mapping: BioMapping | None = None,
     device = get_device()
     standalone = _is_standalone(device)
     if standalone and callable(report):
-        report = None  # the C++ device takes only report strings; a Python bar cannot run
+        raise TypeError("on cpp_standalone, report must be a string (bioSNN.progress."
+                        "brian_report(..., target='cpp_standalone'))")
     with _make_jobs(MAKE_JOBS):
         net.run(n_img * P * dt, namespace={}, report=report, report_period=10 * second,
                 profile=profile)

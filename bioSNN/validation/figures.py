@@ -22,7 +22,7 @@ def _styled():
 def plot_izhikevich_features(results):
     """(A) spike raster of every ``izhikevich-patterns`` neuron with detected bursts
     shaded; (B) ISI sequences of the tonic presets (adaptation)."""
-    from .izhikevich import step_trains
+    from ..features.izhikevich import step_trains
     from .spikes import detect_bursts, isi_ms
 
     trains = step_trains(results)
@@ -63,7 +63,7 @@ def plot_izhikevich_features(results):
 def plot_membrane_probe(results):
     """(A) normalised response to the small probe step: RZ rings, RS sags, LIF decays;
     (B) spikes in the step vs step amplitude (rheobase ladder) of every Izhikevich preset."""
-    from ..protocols.membrane_probe import membrane_features
+    from ..features.membrane import membrane_features
 
     data = results.data
     t = data["time"].values
@@ -109,7 +109,7 @@ def plot_fi_validation(results):
     from brian2 import Hz, nA, second
 
     from ..analytic import lif_rate
-    from ..protocols.lif_fi_curve import measured_rates
+    from ..features.lif import measured_rates
 
     data = results.data
     p = results.spec.params
@@ -148,7 +148,7 @@ def plot_stdp_validation(results):
     Bi & Poo (2001) window shape (tau+ 16.8 ms, tau- 33.7 ms) scaled to the fitted amplitudes."""
     from brian2 import ms
 
-    from ..protocols.stdp_window import analytic_window, fit_window
+    from ..features.stdp import analytic_window, fit_window
 
     data = results.data
     lags, dw = data["lag"].values, data["dw"].values
@@ -179,7 +179,7 @@ def plot_stdp_validation(results):
 def plot_membrane_regimes(results):
     """Rest, membrane time constant and threshold of every probed model (dots) against
     the range of cortical layer means (dark band) and the mean -/+ s.d. envelope (light)."""
-    from ..protocols.membrane_probe import membrane_features
+    from ..features.membrane import membrane_features
     from .regimes import REGIME_TABLE
 
     feats = membrane_features(results.data, results.spec.params)

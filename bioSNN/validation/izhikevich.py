@@ -19,8 +19,7 @@ LTS also released from a -10 mV step), and rheobase / sub-threshold ringing from
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ..features.izhikevich import step_trains
 from .base import Observation, Prediction, Score, ValidationTest, fmt
 from .spikes import adaptation_ratio, detect_bursts, isi_ms
 
@@ -30,24 +29,6 @@ __all__ = ["IZHIKEVICH_2003", "step_trains", "RSAdaptation", "FSFastSpiking", "I
 
 IZHIKEVICH_2003 = ("Izhikevich EM (2003) Simple model of spiking neurons. "
                    "IEEE Trans Neural Netw 14(6):1569-1572, Fig. 2")
-
-
-def step_trains(results) -> dict[str, dict[str, np.ndarray]]:
-    """Per neuron label of an ``izhikevich-patterns`` run: spike times (ms) during the
-    step (``"during"``) and after its release (``"after"``)."""
-    from brian2 import ms
-
-    p = results.spec.params
-    t_on, t_off = float(p.t_on / ms), float(p.t_off / ms)
-    data = results.data
-    i = data["spike_neuron"].values.astype(int)
-    t = data["spike_time"].values
-    out = {}
-    for k, label in enumerate(data["neuron"].values):
-        tk = np.sort(t[i == k])
-        out[str(label)] = {"during": tk[(tk >= t_on) & (tk < t_off)], "after": tk[tk >= t_off],
-                           "t_on": t_on, "t_off": t_off}
-    return out
 
 
 def _isis_text(times) -> str:
@@ -292,7 +273,7 @@ class LTSLowThreshold(_ProbeTest):
             IZHIKEVICH_2003, high=max_ratio, units="1"))
 
     def generate_prediction(self, results):
-        from ..protocols.membrane_probe import membrane_features
+        from ..features.membrane import membrane_features
 
         f = membrane_features(results.data, results.spec.params)
         lts, rs = f["LTS"]["rheobase"], f["RS"]["rheobase"]
@@ -323,7 +304,7 @@ class RZResonance(_ProbeTest):
             "level after a small step)", IZHIKEVICH_2003, low=min_crossings, units="crossings"))
 
     def generate_prediction(self, results):
-        from ..protocols.membrane_probe import membrane_features
+        from ..features.membrane import membrane_features
 
         f = membrane_features(results.data, results.spec.params)
         rz = f["RZ"]

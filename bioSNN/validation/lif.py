@@ -31,7 +31,7 @@ class _FITest(ValidationTest):
 
     @staticmethod
     def _features(results) -> dict:
-        from ..protocols.lif_fi_curve import fi_features, measured_rates
+        from ..features.lif import fi_features, measured_rates
 
         return {**fi_features(results.data, results.spec.params),
                 **{f"_{k}": v for k, v in measured_rates(results.data).items()}}

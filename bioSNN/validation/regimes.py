@@ -80,7 +80,7 @@ class MembraneRegime(ValidationTest):
             f"{label} of every model {where}", cite, low=lo, high=hi, units=units))
 
     def generate_prediction(self, results):
-        from ..protocols.membrane_probe import membrane_features
+        from ..features.membrane import membrane_features
 
         feats = membrane_features(results.data, results.spec.params)
         values = {m: f[self.key] for m, f in feats.items()}

@@ -70,8 +70,8 @@ def validate(names=None, *, quick: bool = False, results_root: str | os.PathLike
     ----------
     names : iterable of str, optional
         Tests to run (default: all, in registry order).
-    quick : bool
-        Use the specs' ``[quick]`` sizes.
+    quick : bool or collection of str
+        Use the specs' ``[quick]`` sizes, for every protocol or for those named.
     results_root : path
         Searched for finished runs; new runs go there.
     out : path, optional
@@ -91,31 +91,28 @@ def validate(names=None, *, quick: bool = False, results_root: str | os.PathLike
     BioSNNError
         Unknown test name or invalid spec (before anything runs).
     """
-    from ..protocols.spec import find_spec
+    from ..errors import writing_to
     from ..results import Results
-    from ..runner import find_run, run_protocol
+    from ..paths import make_output_dirs
+    from ..runner import RESULTS_OPTION, ensure_run
 
     t0 = time.perf_counter()
     entries = select(list(names) if names is not None else None)
     out = Path(out) if out is not None else Path(results_root) / "validation"
-    specs = {}
-    for e in entries:  # resolve every spec first: bad input fails before any run
-        if e.run_key() not in specs:
-            specs[e.run_key()] = find_spec(e.protocol).resolve(
-                quick=quick, overrides=dict(e.overrides) or None, seed=e.seed)
+    specs = validation_specs(entries, quick)  # bad input fails before any run
+    make_output_dirs((results_root, RESULTS_OPTION), (out, "report folder (--out)"))
+    if progress:
+        from ..plan import format_plan, plan_runs
+
+        print(format_plan(plan_runs(specs.values(), results_root),
+                          f"biosnn validate: {len(entries)} tests"), file=sys.stderr)
     loaded, runs = {}, {}
     for e in entries:
         key = e.run_key()
         if key in loaded:
             continue
-        spec = specs[key]
-        folder = find_run(spec, results_root)
-        reused = folder is not None
-        if reused:
-            _log(progress, f"validate: reusing {folder}")
-        else:
-            _log(progress, f"validate: running {_run_label(e)} ({spec.mode})")
-            folder = run_protocol(spec, out=results_root, progress=progress)
+        folder, reused = ensure_run(specs[key], results_root, progress=progress,
+                                    label="validate")
         loaded[key] = Results.load(folder)
         runs[_run_label(e)] = {"folder": str(folder), "reused": reused}
 
@@ -131,12 +128,29 @@ def validate(names=None, *, quick: bool = False, results_root: str | os.PathLike
                               _run_label(e), str(results.path))
         verdicts.append(verdict)
 
-    report = ValidationReport(verdicts, "quick" if quick else "full", runs)
-    if figures:
-        report.figures = _draw_figures(entries, loaded, out / "figures", progress)
-    report.wall_time_s = time.perf_counter() - t0
-    write_report(report, out)
+    mode = ("quick" if quick else "full") if isinstance(quick, bool) else "mixed"
+    report = ValidationReport(verdicts, mode, runs)
+    with writing_to(out, "report folder (--out)"):
+        if figures:
+            report.figures = _draw_figures(entries, loaded, out / "figures", progress)
+        report.wall_time_s = time.perf_counter() - t0
+        write_report(report, out)
     return report
+
+
+def validation_specs(entries=None, quick=False) -> dict:
+    """Run key -> resolved spec of every protocol run the ``entries`` (default: every
+    registered test) judge; ``quick`` as for :func:`bioSNN.runner.quick_for`."""
+    from ..protocols.spec import find_spec
+    from ..runner import quick_for
+
+    specs = {}
+    for e in (select(None) if entries is None else entries):
+        if e.run_key() not in specs:
+            specs[e.run_key()] = find_spec(e.protocol).resolve(
+                quick=quick_for(quick, e.protocol), overrides=dict(e.overrides) or None,
+                seed=e.seed)
+    return specs
 
 
 def _draw_figures(entries, loaded, folder: Path, progress: bool) -> list[Path]:

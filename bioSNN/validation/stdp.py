@@ -39,7 +39,7 @@ PAIR_RULE = ("pair STDP of bioSNN.plasticity (Song, Miller & Abbott 2000, Nat Ne
 
 def window_prediction(results) -> Prediction:
     """The fitted window of a ``stdp-window`` run, with its sign structure."""
-    from ..protocols.stdp_window import window_features
+    from ..features.stdp import window_features
 
     f = window_features(results.data, results.spec.params)
     return Prediction(f["tau_plus_ms"], "ms",
