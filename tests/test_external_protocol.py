@@ -119,3 +119,19 @@ def test_builtin_kinds_are_discovered_without_a_list():
     kinds = {registry.get_kind(k).__module__.rsplit(".", 1)[1] for k in registry.kind_names()
              if registry.get_kind(k).__module__.startswith("bioSNN.")}
     assert kinds == modules
+
+
+def test_quickstart_example_runs_loads_and_draws(tmp_path):
+    """examples/quickstart.py, as a user runs it: a protocol run, loaded back, its
+    summary printed and its figure drawn."""
+    script = Path(__file__).parents[1] / "examples" / "quickstart.py"
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                       cwd=tmp_path, timeout=300, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    runs = list((tmp_path / "results" / "lif-fi-curve").iterdir())
+    assert len(runs) == 1 and (runs[0] / "summary.json").is_file()
+    assert f"run folder: results/lif-fi-curve/{runs[0].name}" in p.stdout
+    assert "'rate_at_I_max_Hz'" in p.stdout  # the summary
+    assert (tmp_path / "quickstart-fi-curve.png").stat().st_size > 1000
+    assert f"['{runs[0].name}']" in p.stdout  # find_runs found it by its tau_m
