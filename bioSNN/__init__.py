@@ -9,8 +9,8 @@ snnTorch embedders, and validation against biological regimes. The public API::
 """
 __version__ = "0.1.0"
 
-from .api import (figures, find_runs, list_protocols, load, pipeline, run, spec,  # noqa: E402
-                  sweep, validate)
+from .api import (export, figures, find_runs, list_protocols, load, pipeline, run,  # noqa: E402
+                  spec, sweep, validate)
 
-__all__ = ["__version__", "figures", "find_runs", "list_protocols", "load", "pipeline", "run",
-           "spec", "sweep", "validate"]
+__all__ = ["__version__", "export", "figures", "find_runs", "list_protocols", "load",
+           "pipeline", "run", "spec", "sweep", "validate"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 __all__ = ["list_protocols", "spec", "run", "load", "find_runs", "figures", "validate",
-           "sweep", "pipeline"]
+           "sweep", "pipeline", "export"]
 
 
 def list_protocols() -> dict[str, str]:
@@ -131,6 +131,7 @@ def find_runs(protocol: str, out: str | os.PathLike = "results", **filters) -> l
     Returns
     -------
     list of Results
+        Each run's ``data`` is read from its folder when first used.
     """
     from .errors import SpecError
     from .protocols.registry import get_kind
@@ -141,7 +142,7 @@ def find_runs(protocol: str, out: str | os.PathLike = "results", **filters) -> l
     folders = finished_run_folders(protocol, out)
     if not folders:
         return []
-    runs = [Results.load(f) for f in folders]
+    runs = [Results.load(f, lazy=True) for f in folders]
     special = {k: filters.pop(k) for k in ("seed", "mode", "target") if k in filters}
     want = {}
     if filters:
@@ -176,12 +177,17 @@ def figures(names=None, *, quick: bool = False, out: str | os.PathLike = "figure
 
 
 def validate(names=None, *, quick: bool = False, results: str | os.PathLike = "results",
-             out: str | os.PathLike | None = None, progress: bool | None = None):
-    """Run the validation tests and write the report (``biosnn validate``)."""
+             out: str | os.PathLike | None = None, progress: bool | None = None,
+             observations: str | os.PathLike | None = None):
+    """Run the validation tests and write the report (``biosnn validate``).
+
+    ``observations="FILE.nwb[:PATH]"``: score every firing-regime population against
+    recorded units instead (rate, ISI CV and Fano factor distributions;
+    :mod:`bioSNN.validation.recorded`)."""
     from .validation.report import validate as _validate
 
     return _validate(names, quick=quick, results_root=results, out=out,
-                     progress=_progress(progress))
+                     progress=_progress(progress), observations=observations)
 
 
 def sweep(protocol, sets, seeds=None, *, quick: bool = False, target: str | None = None,
@@ -213,3 +219,19 @@ def pipeline(size: str = "demo", *, results: str | os.PathLike = "results",
 
     return run_pipeline(size, results=results, figures_out=figures_out, report_out=report,
                         progress=_progress(progress), data_root=data_root)
+
+
+def export(run_folder, fmt: str = "nwb", *, out: str | os.PathLike | None = None,
+           with_weights: bool = False, species: str | None = None) -> Path:
+    """Export a finished run to NWB 2 (``fmt="nwb"``), to a Neo block in a NIX file
+    (``fmt="neo"``) or, for a few-shot/replay run with a sum-pool CSNN, to a NIR graph
+    (``fmt="nir"``); returns the written file (default
+    ``<run folder>/export/<protocol>-seed<seed>.nwb|nix|nir``). ``biosnn export``.
+
+    ``run_folder`` may also be a :class:`~bioSNN.results.Results`. ``species`` (NWB):
+    of the modelled tissue, Latin binomial or NCBI taxonomy IRI; default "unidentified".
+    Layout: ``docs/exchange.md``.
+    """
+    from .exchange import export_run
+
+    return export_run(run_folder, fmt, out, with_weights=with_weights, species=species)

@@ -26,10 +26,12 @@ examples:
   biosnn run izhikevich-patterns --seed 3 --out results --set I_step="12 mV"
   biosnn figures --quick --only lif-fi-curve
   biosnn validate --quick
+  biosnn validate --observations examples/recorded_data/synthetic-cortex.nwb
   biosnn pipeline                       # every protocol, figure and test, demo size (make run)
   biosnn sweep lif-fi-curve --quick --set sigma=1mV,2mV --set tau_m=10ms,20ms --seeds 0-4
   biosnn sweep lif-poisson-trace --set input_rate=10Hz,20Hz --seeds 0-9 --workers 2
   biosnn sweep lif-fi-curve --set tau_m=10ms,20ms --seeds 0-9 --scheduler tcp://HOST:8786
+  biosnn export results/lif-poisson-trace/<run-id> --format nwb   # or --format neo
 
 Protocol specs are TOML files in protocols/ (or in folders named by $BIOSNN_PROTOCOLS).
 Each run writes <out>/<protocol>/<run-id>/ with spec.toml, provenance.json, data.nc,
@@ -121,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: results/)")
     p_val.add_argument("--out", default=None,
                        help="report folder (default: <results>/validation)")
+    p_val.add_argument("--observations", default=None, metavar="FILE.nwb[:PATH]",
+                       help="score every firing-regime population against these recorded "
+                            "units (rate, ISI CV, Fano factor distributions; PATH: 'units' "
+                            "or processing/<module>/<table>); only those tests run unless "
+                            "--only names others")
     p_val.add_argument("--no-progress", action="store_true", help="do not report progress")
 
     p_pl = sub.add_parser(
@@ -184,6 +191,24 @@ def build_parser() -> argparse.ArgumentParser:
     p_sw.add_argument("--no-progress", action="store_true", help="do not report progress")
     p_sw.add_argument("--no-figures", action="store_true",
                       help="skip drawing each run's own figures (summary.png is drawn)")
+    p_ex = sub.add_parser(
+        "export", help="export a finished run folder to NWB, Neo (NIX) or NIR",
+        description="Write a run's spikes, traces, stimuli, trials and provenance as an NWB 2 "
+                    "file (pynwb; --format nwb) or a Neo block in a NIX file (--format neo), "
+                    "or a few-shot/replay run's trained CSNN as a NIR graph (--format nir); "
+                    "prints the file's path.")
+    p_ex.add_argument("run_folder", help="a finished run folder (printed by `biosnn run`)")
+    p_ex.add_argument("--format", dest="fmt", choices=("nwb", "neo", "nir"), default="nwb",
+                      help="nwb (default), neo (a .nix file, read with neo.NixIO) or nir "
+                           "(the trained CSNN of a few-shot/replay run; needs pool=sum)")
+    p_ex.add_argument("--out", default=None, metavar="FILE",
+                      help="output file; default RUN_FOLDER/export/<protocol>-seed<seed>"
+                           ".nwb|nix|nir")
+    p_ex.add_argument("--with-weights", action="store_true",
+                      help="NWB: also write the weight matrices (processing module 'weights')")
+    p_ex.add_argument("--species", default=None, metavar="NAME",
+                      help="NWB: species of the modelled tissue, Latin binomial or NCBI "
+                           "taxonomy IRI (default: NCBI taxon 32644, 'unidentified')")
     return parser
 
 
@@ -256,7 +281,7 @@ def _cmd_validate(args) -> int:
         print(list_table())
         return 0
     report = api.validate(args.only, quick=args.quick, results=args.results, out=args.out,
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, observations=args.observations)
     print(format_table(report.verdicts))
     counts = report.counts()
     print(f"{len(report.verdicts)} tests: {counts['pass']} pass, {counts['warn']} warn, "
@@ -314,6 +339,14 @@ def _save_traceback() -> Path | None:
         return None
 
 
+def _cmd_export(args) -> int:
+    from . import api
+
+    print(api.export(args.run_folder, args.fmt, out=args.out, with_weights=args.with_weights,
+                     species=args.species))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``biosnn`` console script.
 
@@ -325,7 +358,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         handler = {"list": _cmd_list, "show": _cmd_show, "run": _cmd_run,
                    "figures": _cmd_figures, "validate": _cmd_validate,
-                   "sweep": _cmd_sweep, "pipeline": _cmd_pipeline}[args.command]
+                   "sweep": _cmd_sweep, "pipeline": _cmd_pipeline,
+                   "export": _cmd_export}[args.command]
         return handler(args)
     except BioSNNError as err:
         _end_progress_line()

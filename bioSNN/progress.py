@@ -41,14 +41,9 @@ def in_notebook() -> bool:
 
 def interactive() -> bool:
     """Someone is watching: stderr is a terminal, or this is a notebook (the default of
-    ``progress=None`` in :mod:`bioSNN.api`)."""
+    ``progress=None`` in :mod:`bioSNN.api`). Then progress lines update in place (both
+    honour a carriage return) rather than being printed as sparse plain lines."""
     return stderr_is_terminal() or in_notebook()
-
-
-def _updating() -> bool:
-    """Whether progress lines update in place (a terminal or a notebook cell, both honour
-    a carriage return) rather than being printed as sparse plain lines."""
-    return interactive()
 
 
 def _clock(seconds: float) -> str:
@@ -168,7 +163,7 @@ def brian_report(desc: str, enabled: bool = True, target: str = "numpy"):
         return _standalone_report(desc)
     if not enabled:
         return None
-    return _python_report(desc, _updating())
+    return _python_report(desc, interactive())
 
 
 @contextmanager
@@ -176,7 +171,7 @@ def standalone_progress(enabled: bool):
     """Tell compiled cpp_standalone binaries run inside this block whether to report
     (``$BIOSNN_PROGRESS``: ``off``, ``tty`` or ``log``; the binary inherits it)."""
     old = os.environ.get(_ENV)
-    os.environ[_ENV] = "off" if not enabled else ("tty" if _updating() else "log")
+    os.environ[_ENV] = "off" if not enabled else ("tty" if interactive() else "log")
     try:
         yield
     finally:
@@ -228,7 +223,7 @@ class _LineBar:
 def bar(total: int, desc: str, unit: str = "it", initial: int = 0, enabled: bool = True):
     """A progress bar on stderr: tqdm on a terminal or in a notebook, sparse plain lines
     elsewhere, a silent stand-in when ``enabled`` is false."""
-    if enabled and not _updating():
+    if enabled and not interactive():
         return _LineBar(total, desc, unit, initial)
     if in_notebook():
         from tqdm.auto import tqdm  # a widget where ipywidgets is installed

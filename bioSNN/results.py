@@ -27,6 +27,7 @@ import json
 import math
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from brian2 import Quantity
 
 from .units import parse_quantity
 
-__all__ = ["Results", "atomic_write_bytes", "atomic_write_text", "quantity",
+__all__ = ["Results", "atomic_write_bytes", "atomic_write_text", "atomic_output", "quantity",
            "REQUIRED_FILES"]
 
 REQUIRED_FILES = ("spec.toml", "provenance.json", "data.nc", "summary.json")
@@ -74,6 +75,23 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+@contextmanager
+def atomic_output(path: str | os.PathLike):
+    """For writers that take a file name (HDF5, NIX): yields a hidden temporary sibling
+    of ``path`` (same suffix), renamed to ``path`` when the block ends, removed when it
+    raises or is interrupted."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    tmp.unlink(missing_ok=True)
+    try:
+        yield tmp
+        _publish(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _json_default(obj):
     if isinstance(obj, np.integer):
         return int(obj)
@@ -108,6 +126,29 @@ def quantity(da: xr.DataArray) -> Quantity:
     return np.asarray(da.values, dtype=float) * parse_quantity(f"1 {unit}")
 
 
+def _read_data(folder: Path) -> xr.Dataset:
+    """The Dataset of a run folder's ``data.nc``, read into memory."""
+    with xr.open_dataset(folder / "data.nc", engine="h5netcdf") as ds:
+        return ds.load()
+
+
+class _LazyData:
+    """The ``data`` field of :class:`Results`: a Dataset given or set, or, when it is
+    None and the run folder is known, read from ``data.nc`` on first access (runs loaded
+    with ``lazy=True``, e.g. by :func:`bioSNN.api.find_runs`)."""
+
+    def __get__(self, obj, owner=None):
+        if obj is None:  # a dataclass field without default
+            raise AttributeError("data")
+        value = obj.__dict__.get("_data")
+        if value is None and obj.__dict__.get("path") is not None:
+            value = obj.__dict__["_data"] = _read_data(obj.path)
+        return value
+
+    def __set__(self, obj, value):
+        obj.__dict__["_data"] = value
+
+
 @dataclass
 class Results:
     """What one protocol run produced.
@@ -129,7 +170,7 @@ class Results:
 
     spec: Any
     seed: int
-    data: xr.Dataset
+    data: xr.Dataset = _LazyData()
     summary: dict
     provenance: dict = field(default_factory=dict)
     path: Path | None = None
@@ -190,8 +231,9 @@ class Results:
         return {name: load_plot(ref)(self) for name, ref in get_kind(self.spec.kind).figures.items()}
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> "Results":
-        """Read a run folder written by :meth:`save`."""
+    def load(cls, folder: str | os.PathLike, *, lazy: bool = False) -> "Results":
+        """Read a run folder written by :meth:`save`; with ``lazy``, ``data.nc`` is read
+        only when :attr:`data` is first used."""
         from .errors import BioSNNError
         from .protocols.spec import load_spec
 
@@ -201,11 +243,26 @@ class Results:
             raise BioSNNError(f"{folder} is not a complete bioSNN run folder "
                               f"(missing {', '.join(missing)})")
         spec = load_spec(folder / "spec.toml")
-        with xr.open_dataset(folder / "data.nc", engine="h5netcdf") as ds:
-            data = ds.load()
+        data = None if lazy else _read_data(folder)
         summary = json.loads((folder / "summary.json").read_text())
         provenance = json.loads((folder / "provenance.json").read_text())
         extra = {p.name: None for p in sorted(folder.iterdir()) if p.is_file()
                  and p.name not in REQUIRED_FILES and not p.name.startswith((".", "fig-"))}
         return cls(spec=spec, seed=int(provenance.get("seed", spec.seed)), data=data,
                    summary=summary, provenance=provenance, path=folder, files=extra)
+
+    def to_nwb(self, path: str | os.PathLike, *, with_weights: bool = False,
+               species: str | None = None) -> Path:
+        """Write this run as an NWB 2 file (spikes in ``Units``, traces, stimuli, trials,
+        provenance); see :func:`bioSNN.api.export`."""
+        from .exchange import export_run
+
+        return export_run(self, "nwb", path, with_weights=with_weights, species=species)
+
+    def to_neo(self):
+        """This run as a ``neo.Block`` (one SpikeTrain per neuron, AnalogSignals,
+        Epochs, a Group per population), in memory."""
+        from .exchange.neo_io import to_neo
+        from .exchange.recording import recording_of
+
+        return to_neo(recording_of(self))

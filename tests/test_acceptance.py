@@ -11,59 +11,20 @@ import csv
 import errno
 import json
 import os
-import pty
 import shutil
 import signal
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from _biosnn_cli import COMMAND, biosnn
 from bioSNN.protocols.registry import get_kind
 from bioSNN.protocols.spec import find_spec
 from bioSNN.results import REQUIRED_FILES
 
-BIN = Path(sys.executable).with_name("biosnn")
-COMMAND = [str(BIN)] if BIN.is_file() else [sys.executable, "-m", "bioSNN"]
 HAVE_DATA = bool(os.environ.get("BIOSNN_DATA"))
-
-
-def biosnn(*argv, tty=False, cwd=None, timeout=900):
-    """Run ``biosnn ARGV`` as a user would (no stdin); returns (code, stdout, stderr).
-    With ``tty``, stderr is a pseudo-terminal (stdout stays a pipe)."""
-    cmd = [*COMMAND, *map(str, argv)]
-    if not tty:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                           stdin=subprocess.DEVNULL)
-        return p.returncode, p.stdout, p.stderr
-    master, slave = pty.openpty()
-    chunks: list[bytes] = []
-
-    def drain():
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL,
-                         cwd=cwd)
-    os.close(slave)
-    try:
-        out, _ = p.communicate(timeout=timeout)
-    finally:
-        p.kill() if p.poll() is None else None
-        reader.join(timeout=10)
-        os.close(master)
-    return p.returncode, out.decode(), b"".join(chunks).decode(errors="replace")
 
 
 def _listed_protocols() -> list[str]:
@@ -73,6 +34,22 @@ def _listed_protocols() -> list[str]:
 
 
 PROTOCOLS = _listed_protocols()
+
+
+def _terminal_representatives(names) -> set[str]:
+    """One protocol per way progress reaches a terminal: Brian2 target (numpy and cython:
+    Python report; cpp_standalone: the binary's own), torch training bars, with or without
+    a dataset. The pipe run (every protocol) is the user's default path; the terminal run
+    checks the in-place line of each of these paths once."""
+    seen = {}
+    for name in sorted(names):
+        spec = find_spec(name)
+        kind = get_kind(spec.kind)
+        seen.setdefault((spec.target, kind.uses_brian, kind.uses_data), name)
+    return set(seen.values())
+
+
+TERMINAL = _terminal_representatives(PROTOCOLS)
 
 
 def _uses_data(name: str) -> bool:
@@ -109,8 +86,9 @@ def _marks(name):
         ([pytest.mark.compiled] if spec.target in ("cython", "cpp_standalone") else [])
 
 
-@pytest.mark.parametrize("tty", [False, True], ids=["pipe", "pty"])
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in PROTOCOLS])
+@pytest.mark.parametrize("name, tty", [
+    pytest.param(n, tty, marks=_marks(n), id=f"{n}-{'pty' if tty else 'pipe'}")
+    for n in PROTOCOLS for tty in (False, True) if not tty or n in TERMINAL])
 def test_every_listed_protocol_runs_quick_as_a_user_runs_it(name, tty, results):
     if _uses_data(name) and not HAVE_DATA:
         pytest.skip("BIOSNN_DATA is not set (the dataset of this protocol)")
@@ -127,6 +105,31 @@ def test_every_listed_protocol_runs_quick_as_a_user_runs_it(name, tty, results):
         assert "\r" in err  # a line that updates in place
     else:
         assert "\r" not in err and "\033[" not in err  # plain lines in logs
+        _assert_exports(folder)
+
+
+def _assert_exports(folder: Path):
+    """Every shipped protocol's run exports to NWB (valid, no serious inspector message)
+    and to Neo (NIX, read back with the same number of spike trains)."""
+    import pynwb
+    from nwbinspector import inspect_nwbfile
+
+    from bioSNN.exchange import export_run
+
+    nwb = export_run(folder, "nwb", with_weights=True)
+    assert nwb.is_file() and pynwb.validate(path=str(nwb)) == []
+    serious = [(m.check_function_name, m.message) for m in inspect_nwbfile(nwbfile_path=str(nwb))
+               if m.importance.name in ("CRITICAL", "BEST_PRACTICE_VIOLATION")]
+    assert serious == []
+    with pynwb.NWBHDF5IO(str(nwb), "r") as io:
+        f = io.read()
+        n_units = 0 if f.units is None else len(f.units)
+    from bioSNN.exchange.neo_io import read_neo
+
+    block = read_neo(export_run(folder, "neo"))
+    recorded = [st for st in block.segments[0].spiketrains
+                if st.annotations.get("role") != "stimulus"]
+    assert len(recorded) == n_units
 
 
 @pytest.mark.data

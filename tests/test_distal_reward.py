@@ -81,3 +81,37 @@ def test_full_hour_chosen_synapse_grows_far_above_the_others():
     assert s["chosen_percentile"] >= 99.9
     assert s["w_others_mean"] < 0.5 * s["w_chosen_final"]
     assert s["n_rewards"] >= 10
+
+
+def test_quick_run_is_deterministic_and_uses_the_dopamine_part(quick_run, monkeypatch):
+    """A second run of the same spec and seed gives identical data, and the plastic synapses are built
+    from the spec's STDPRule with a DopamineModulation: its trace in the equations, its
+    weight update (through the rule's weight bounds) as the synapses' regular operation."""
+    from bioSNN.plasticity import DopamineModulation
+    from bioSNN.protocols import distal_reward, find_spec
+
+    built = []
+
+    def spy(*args, **kwargs):
+        syn = make(*args, **kwargs)
+        built.append(syn)
+        return syn
+
+    make = distal_reward.make_plastic_synapses
+    monkeypatch.setattr(distal_reward, "make_plastic_synapses", spy)
+    spec = find_spec("distal-reward").resolve(
+        quick=True, overrides={"duration": "120 s", "thalamic_rate": "1000 Hz"})
+    first, second = quick_run, get_kind(spec.kind)(spec).run()
+    assert first.spec.params == spec.params
+    for name in first.data.data_vars:
+        np.testing.assert_array_equal(first.data[name].values, second.data[name].values, err_msg=name)
+    assert first.summary == second.summary
+
+    syn = built[0]
+    part = spec.params.rule.modulation
+    assert isinstance(part, DopamineModulation) and syn.plasticity_rule == spec.params.rule
+    assert "c" in syn.event_driven.diff_eq_names  # the part's eligibility trace
+    assert "c += apre" in syn.post.code and "c -= apost" in syn.pre.code
+    update = [obj for obj in syn.contained_objects if obj.name.startswith("dopamine_weight_update")]
+    assert len(update) == 1 and update[0].abstract_code.strip() == part.weight_update(syn.plasticity_rule.bounds)
+    assert update[0].when == "start" and part.update_period == spec.params.update_period

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -14,19 +13,11 @@ from pathlib import Path
 import pytest
 
 import bioSNN as bs
+from _biosnn_cli import biosnn
 from bioSNN.protocols import registry
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "external_protocol"
 SPEC = EXAMPLE / "noisy-lif.toml"
-BIN = Path(sys.executable).with_name("biosnn")
-COMMAND = [str(BIN)] if BIN.is_file() else [sys.executable, "-m", "bioSNN"]
-
-
-def biosnn(*argv, pythonpath, timeout=600):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(map(str, pythonpath)))
-    p = subprocess.run([*COMMAND, *map(str, argv)], capture_output=True, text=True, env=env,
-                       timeout=timeout, stdin=subprocess.DEVNULL)
-    return p.returncode, p.stdout, p.stderr
 
 
 def _complete(folder: Path):

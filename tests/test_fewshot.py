@@ -14,8 +14,9 @@ from bioSNN.cli import main
 from bioSNN.embedder import CSNN, CSNNConfig, EpisodeSampler
 from bioSNN.embedder import data as data_module
 from bioSNN.embedder import train as train_module
-from bioSNN.embedder.train import (Augmentation, RotatedClasses, TrainConfig, augment,
-                                   load_checkpoint, meta_train)
+from bioSNN.embedder.augment import Augmentation, RotatedClasses, augment
+from bioSNN.embedder.checkpoint import load_checkpoint
+from bioSNN.embedder.train import TrainConfig, meta_train
 from bioSNN.errors import BioSNNError
 from bioSNN.protocols import fewshot
 from bioSNN.protocols.spec import find_spec

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from brian2 import Clock, Hz, Network, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms, volt
+from brian2 import Clock, Hz, Network, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms
 
 from bioSNN.embedder.csnn import CSNN, CSNNConfig
 from bioSNN.errors import BioSNNError

@@ -1,10 +1,11 @@
 """Torch side of bioSNN: a few-shot spiking image embedder.
 
 ``lif`` (functional LIF neuron with surrogate gradient), ``fused`` (LIF + max-pool layer as
-a compiled kernel), ``allocator`` (glibc heap setting for large tensors), ``csnn``
-(convolutional spiking embedder and its ANN baseline), ``protonet`` (prototypical-network
-loss), ``episodes`` (N-way K-shot sampling), ``train`` (meta-training, evaluation,
-checkpoints) and ``data`` (datasets loaded whole into tensors).
+a compiled kernel), ``csnn`` (convolutional spiking embedder and its ANN baseline),
+``protonet`` (prototypical-network loss), ``episodes`` (N-way K-shot sampling), ``data``
+(datasets loaded whole into tensors), ``augment`` (training-image augmentation),
+``train`` (the meta-training loop), ``evaluate`` (test accuracy, embeddings),
+``checkpoint`` (trained weights on disk), ``runtime`` and ``allocator`` (threads, heap).
 """
 from .csnn import CSNN, LAYER_NAMES, ANNEmbedder, CSNNConfig
 from .data import ImageSet, load_mnist, resolve_data_root

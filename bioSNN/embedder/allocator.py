@@ -1,19 +1,7 @@
-"""Keep large freed tensors in the process heap (glibc) instead of returning them to the OS.
-
-Training the CSNN allocates and frees tensors of ``num_steps * batch`` times a layer's size
-(tens to hundreds of MB) several times per task. glibc's ``malloc`` serves every block
-above its mmap threshold (at most 32 MB by default) with a fresh ``mmap`` and unmaps it on
-``free``, so each such tensor is page-faulted in again, 4 kB at a time, on every task: about
-a third of a training task's time here. PyTorch's CPU performance guide recommends
-replacing the allocator (jemalloc, tcmalloc) for this reason; this module does the
-equivalent with glibc's own ``mallopt``: blocks up to ``mmap_threshold`` come from the heap,
-and freed memory stays mapped for reuse (the resident size then stays at the training
-peak instead of dropping between tasks; the peak itself does not grow).
-
-The setting is process-wide and stays in effect (glibc cannot restore its adaptive
-default); it changes no result, only speed. It is applied by the few-shot and replay
-protocols; set ``BIOSNN_KEEP_HEAP=0`` to leave the allocator alone. On other C libraries
-(macOS, musl) it does nothing.
+"""Keep large freed tensors in the process heap (glibc ``mallopt``) instead of returning
+them to the OS, so training does not page-fault them in again on every task. Process-wide
+and speed only; ``BIOSNN_KEEP_HEAP=0`` leaves the allocator alone; does nothing on other C
+libraries. Why and how: ``docs/embedder.md``.
 """
 from __future__ import annotations
 

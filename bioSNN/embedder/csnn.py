@@ -6,6 +6,10 @@ Architecture (the seed's ``SNNFeatureExtractor``), for ``(B, 1, 28, 28)`` images
     Conv2d(16 -> 32, k3, pad 1) -> LIF -> MaxPool2d(2)     # (B, 32, 7, 7)
     flatten (1568) -> Linear(-> 64) -> LIF                 # (B, 64)
 
+``pool = "sum"`` replaces each 2x2 max-pool by a 2x2 sum-pool (the number of spikes in
+the window, 0-4), which NIR expresses exactly (``nir.SumPool2d``); max-pool (the default)
+is the seed's network and is unchanged.
+
 The image (normalised pixels) is injected as a constant current at every step; the
 embedding is the membrane potential of the last LIF layer averaged over the steps. The
 network is a static-image embedder for prototypical networks (Snell et al. 2017).
@@ -27,10 +31,20 @@ from torch import nn
 from .fused import lif_maxpool
 from .lif import LeakyParams, lif_sequence, lif_step
 
-__all__ = ["CSNNConfig", "CSNN", "ANNEmbedder", "LAYER_NAMES"]
+__all__ = ["CSNNConfig", "CSNN", "ANNEmbedder", "LAYER_NAMES", "POOLS", "pool2d"]
 
 #: Names of the spiking layers, in order; keys of the spike-count dictionary.
 LAYER_NAMES = ("lif1", "lif2", "lif3")
+#: The 2x2 pooling of the convolutional layers: max (the seed's) or sum.
+POOLS = ("max", "sum")
+
+
+def pool2d(x: torch.Tensor, pool: str) -> torch.Tensor:
+    """2x2 pooling with stride 2 of ``(..., C, H, W)``: max, or the exact sum of the window
+    (``avg_pool2d`` with divisor 1: sums of spikes are small integers, exact in float)."""
+    if pool == "max":
+        return F.max_pool2d(x, 2)
+    return F.avg_pool2d(x, 2, divisor_override=1)
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,9 @@ class CSNNConfig:
     beta, threshold, slope : float
         LIF parameters shared by all three spiking layers, see
         :class:`bioSNN.embedder.lif.LeakyParams` (CSNN only).
+    pool : str
+        ``"max"`` (default, the seed's 2x2 max-pool) or ``"sum"`` (2x2 sum-pool: spikes
+        in the window; exportable to NIR exactly). Not stored in the state dict.
     """
 
     in_channels: int = 1
@@ -67,6 +84,7 @@ class CSNNConfig:
     beta: float = 0.95
     threshold: float = 1.0
     slope: float = 5.0
+    pool: str = "max"
 
     def __post_init__(self):
         for name in ("in_channels", "image_size", "conv1_channels", "conv2_channels",
@@ -83,6 +101,9 @@ class CSNNConfig:
                 raise ValueError(f"CSNNConfig.{name} must be odd ('same' padding k // 2), "
                                  f"got {getattr(self, name)}")
         LeakyParams(self.beta, self.threshold, self.slope)  # raises on a bad value
+        if self.pool not in POOLS:
+            raise ValueError(f"CSNNConfig.pool must be one of {', '.join(POOLS)}, "
+                             f"got {self.pool!r}")
 
     @property
     def lif(self) -> LeakyParams:
@@ -179,7 +200,8 @@ class CSNN(_ConvTrunk):
         Layer by layer rather than step by step: the input is constant, so ``conv1(x)``
         is computed once; each convolutional LIF layer and its 2x2 max-pool run all
         ``num_steps`` steps in one call (:func:`~bioSNN.embedder.fused.lif_maxpool`: a
-        compiled kernel that keeps only the pooled spikes, with its own backward pass);
+        compiled kernel that keeps only the pooled spikes, with its own backward pass;
+        for ``pool = "sum"``, :func:`~bioSNN.embedder.lif.lif_sequence` and the sum);
         conv2 and the linear layer see all steps at once as one batch of ``num_steps * B``;
         the last LIF layer runs in :func:`~bioSNN.embedder.lif.lif_sequence`. The result
         equals the step-by-step formulation :meth:`forward_steps` (the seed's loop) up to
@@ -187,13 +209,19 @@ class CSNN(_ConvTrunk):
         float32, identical in float64; the LIF and pooling arithmetic is bit-identical).
         Memory grows as ``num_steps * B`` times the pooled layer sizes and conv2's output
         (about 0.5 GB for B = 100 at 50 steps in training); embed large image sets in
-        batches (:func:`~bioSNN.embedder.train.embed`).
+        batches (:func:`~bioSNN.embedder.evaluate.embed`).
         """
         self._check_input(x)
         c, p = self.config, self.config.lif
         T, b = c.num_steps, x.shape[0]
-        h, n1 = lif_maxpool(self.conv1(x), p, steps=T)                    # (T, B, C1, H/2, W/2)
-        h, n2 = lif_maxpool(self.conv2(h.flatten(0, 1)).unflatten(0, (T, b)), p)
+        if c.pool == "max":
+            h, n1 = lif_maxpool(self.conv1(x), p, steps=T)                # (T, B, C1, H/2, W/2)
+            h, n2 = lif_maxpool(self.conv2(h.flatten(0, 1)).unflatten(0, (T, b)), p)
+        else:  # sum-pool: the LIF layers in lif_sequence, then the exact window sums
+            s1, _ = lif_sequence(self.conv1(x), p, steps=T)               # (T, B, C1, H, W)
+            h, n1 = pool2d(s1.flatten(0, 1), "sum"), s1.sum(0).detach()
+            s2, _ = lif_sequence(self.conv2(h).unflatten(0, (T, b)), p)
+            h, n2 = pool2d(s2.flatten(0, 1), "sum").unflatten(0, (T, b)), s2.sum(0).detach()
         h = h.flatten(0, 1).flatten(1)                                    # (T*B, flat)
         spk3, mem3 = lif_sequence(self.fc(h).unflatten(0, (T, b)), p)     # (T, B, D)
         mem_sum = mem3[0]
@@ -223,8 +251,8 @@ class CSNN(_ConvTrunk):
         counts = [0, 0, 0]
         for _ in range(c.num_steps):
             spk1, mem1 = lif_step(cur1, mem1, p)
-            spk2, mem2 = lif_step(self.conv2(F.max_pool2d(spk1, 2)), mem2, p)
-            spk3, mem3 = lif_step(self.fc(F.max_pool2d(spk2, 2).flatten(1)), mem3, p)
+            spk2, mem2 = lif_step(self.conv2(pool2d(spk1, c.pool)), mem2, p)
+            spk3, mem3 = lif_step(self.fc(pool2d(spk2, c.pool).flatten(1)), mem3, p)
             mem_sum = mem_sum + mem3
             if return_counts:
                 counts = [n + s for n, s in zip(counts, (spk1, spk2, spk3))]
@@ -237,8 +265,9 @@ class CSNN(_ConvTrunk):
 class ANNEmbedder(_ConvTrunk):
     """Non-spiking baseline: the CSNN's layers with ReLU and no time dimension.
 
-    ``conv1 -> ReLU -> pool -> conv2 -> ReLU -> pool -> flatten -> fc``; the embedding is
-    the linear output. ``num_steps`` and the LIF fields of the config are ignored.
+    ``conv1 -> ReLU -> pool -> conv2 -> ReLU -> pool -> flatten -> fc`` (``config.pool``:
+    max or sum); the embedding is the linear output. ``num_steps`` and the LIF fields of
+    the config are ignored.
 
     Parameters
     ----------
@@ -251,6 +280,7 @@ class ANNEmbedder(_ConvTrunk):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Embed images ``(B, C, H, W)`` into ``(B, embedding_dim)``."""
         self._check_input(x)
-        h = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        h = F.max_pool2d(F.relu(self.conv2(h)), 2)
+        pool = self.config.pool
+        h = pool2d(F.relu(self.conv1(x)), pool)
+        h = pool2d(F.relu(self.conv2(h)), pool)
         return self.fc(h.flatten(1))

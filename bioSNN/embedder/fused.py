@@ -1,31 +1,9 @@
-"""Fused LIF + 2x2 max-pool layer: a small C kernel for the CSNN's two convolutional LIF layers.
-
-In the CSNN, every convolutional LIF layer feeds a 2x2 max-pool. Done with PyTorch ops,
-the pair materialises every step's spikes and membrane potentials (``T * B`` times the
-layer size, 250 MB each for the first layer of a 100-image task at 50 steps), and the
-pool's backward pass needs an int64 index tensor of its output size. This module does the
-pair in one pass over blocks of 2-D feature maps ("planes") sized for the L2 cache:
-
-forward
-    ``U[t] = (beta U[t-1] + I[t]) - theta S[t-1]``, ``S[t] = H(U[t] - theta)`` for all
-    ``T`` steps (the operations of :func:`~bioSNN.embedder.lif.lif_step`, in its order,
-    in float32 without fused multiply-add, so the spikes are bit-identical), then the
-    2x2 max over the spikes; returns only the pooled spikes and the spike counts.
-backward
-    recomputes ``U`` for the block (cheaper than storing it), routes each pooled
-    gradient to the first maximal element of its window in row-major order (PyTorch's
-    ``max_pool2d`` rule), applies the fast-sigmoid surrogate and runs the
-    ``G[t] = g[t] + beta G[t+1]`` recurrence (for a constant current: the weighted sum of
-    :func:`~bioSNN.embedder.lif.lif_sequence`).
-
-The kernel is plain C (no PyTorch headers), compiled once with the system C compiler
-(about half a second) and cached in ``$BIOSNN_CACHE`` (default ``~/.cache/bioSNN``)/kernels,
-keyed by a hash of its source and flags; it is called through :mod:`ctypes` on the raw
-float32 buffers, the planes split over ``torch.get_num_threads()`` Python threads
-(ctypes releases the GIL). Where no compiler is available, or for other dtypes, devices
-or odd sizes, :func:`lif_maxpool` computes the same thing with PyTorch ops
-(:func:`~bioSNN.embedder.lif.lif_sequence` + ``max_pool2d``); set ``BIOSNN_FUSED=0`` to
-force that path.
+"""Fused LIF + 2x2 max-pool layer: a small C kernel for the CSNN's two convolutional LIF
+layers, with the same spikes as :func:`~bioSNN.embedder.lif.lif_sequence` +
+``max_pool2d`` and a fraction of their memory. Compiled once with the system compiler
+into ``<cache>/kernels`` and called through :mod:`ctypes`; :func:`lif_maxpool` falls back
+to PyTorch ops without a compiler (or with ``BIOSNN_FUSED=0``). How the kernel works:
+``docs/embedder.md``.
 """
 from __future__ import annotations
 

@@ -191,7 +191,7 @@ class _LIFSequence(torch.autograd.Function):
 def lif_sequence(
     current: torch.Tensor, p: LeakyParams, steps: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run a population of LIF neurons for all time steps at once.
+    r"""Run a population of LIF neurons for all time steps at once.
 
     The same neuron as :func:`lif_step` (same operations in the same order, so the
     forward pass is bit-identical to ``T`` calls of :func:`lif_step` from rest), computed

@@ -1,55 +1,16 @@
-r"""Episodic meta-training of an embedder with prototypical networks: schedule, augmentation,
-validation with early stopping, periodic checkpoints and exact resume.
-
-The loop (:func:`meta_train`) draws one N-way K-shot episode per task from an
-:class:`~bioSNN.embedder.episodes.EpisodeSampler`, embeds support and query images in one
-batch, and takes one Adam step on the prototypical-network loss (Snell et al. 2017). The
-logits of a query :math:`q` against the prototype :math:`c_k` are
-
-.. math::
-
-    z_k = -\frac{d(\hat q, \hat c_k)}{T}, \qquad
-    \hat e = \begin{cases} e / \lVert e \rVert_2 & \text{(normalize)} \\ e & \text{otherwise}
-    \end{cases}
-
-with :math:`d` the Euclidean or squared Euclidean distance, prototypes the mean of the
-(normalised) support embeddings and :math:`T` a fixed temperature (Oreshkin et al. 2018
-call :math:`1/T` the metric scale; with unit-norm embeddings the squared distance is
-:math:`2 - 2\cos`).
-
-Optional parts, all documented in :class:`TrainConfig`:
-
-* **augmentation** of every training image by a random affine map (rotation, scale,
-  translation; :func:`augment`) drawn from the training generator;
-* **rotation classes**: each training class rotated by 90°, 180°, 270° counts as a new
-  class (:class:`RotatedClasses`), the class augmentation of Santoro et al. (2016),
-  Vinyals et al. (2016) and Snell et al. (2017) on Omniglot;
-* a cosine learning-rate schedule and Adam weight decay;
-* **validation** every ``val_every`` tasks on fixed episodes from held-out images, and
-  **early stopping** (the weights with the best validation accuracy are kept).
-
-Checkpoints (:func:`save_checkpoint`) hold only tensors and plain containers (model and
-optimiser state dicts, the generator state as a uint8 tensor, counters and curves), so
-they load with ``torch.load(weights_only=True)``. Every random draw of the loop comes
-from the one ``generator`` (and the validation episodes from their own fixed seed), and
-the learning rate is a pure function of the task index, so a run resumed from a checkpoint
-ends with exactly the weights of an uninterrupted run with the same seed (same thread
-count, same machine).
+"""Episodic meta-training of an embedder as a prototypical network (Snell et al. 2017):
+one Adam step per N-way K-shot episode, with a learning-rate schedule, validation with
+early stopping, and checkpoints from which a run resumes exactly (:func:`meta_train`).
+The loop, its options and the resume guarantee are described in ``docs/embedder.md``.
 
 References
 ----------
 J. Snell, K. Swersky, R. Zemel (2017) Prototypical networks for few-shot learning. NeurIPS 30.
-B. Oreshkin, P. Rodríguez López, A. Lacoste (2018) TADAM: task dependent adaptive metric
-for improved few-shot learning. NeurIPS 31.
-A. Santoro et al. (2016) Meta-learning with memory-augmented neural networks. ICML.
-O. Vinyals et al. (2016) Matching networks for one shot learning. NeurIPS 29.
 I. Loshchilov, F. Hutter (2017) SGDR: stochastic gradient descent with warm restarts. ICLR.
 """
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager
-import io
 import math
 import os
 import time
@@ -63,129 +24,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import BioSNNError
-from .allocator import keep_heap
-from .data import MNIST_MEAN, MNIST_STD
+from .augment import Augmentation, augment
+from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from .episodes import Episode, EpisodeSampler
-from .protonet import proto_logits, prototypes
+from .evaluate import episode_logits, evaluate
 
-__all__ = ["torch_threads", "compute_settings", "Augmentation", "TrainConfig", "TrainHistory",
-           "RotatedClasses", "augment", "episode_logits", "meta_train", "evaluate", "embed", "lr_at",
-           "save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT", "DISTANCES",
-           "LR_SCHEDULES", "MNIST_BACKGROUND"]
+__all__ = ["TrainConfig", "TrainHistory", "meta_train", "lr_at", "DISTANCES", "LR_SCHEDULES"]
 
 DISTANCES = ("euclidean", "squared-euclidean")
 LR_SCHEDULES = ("constant", "cosine")
-CHECKPOINT_FORMAT = 1
-#: A black MNIST pixel after normalisation, (0 - mean) / std: the value outside the image.
-MNIST_BACKGROUND = -MNIST_MEAN / MNIST_STD
-
-
-@dataclass(frozen=True)
-class Augmentation:
-    """Random affine augmentation of training images (off when all ranges are 0).
-
-    Parameters
-    ----------
-    rotate_deg : float
-        Rotation angle drawn uniformly in ``[-rotate_deg, rotate_deg]`` degrees.
-    scale : float
-        Zoom factor drawn uniformly in ``[1 - scale, 1 + scale]``.
-    shift_px : float
-        Translation along each axis drawn uniformly in ``[-shift_px, shift_px]`` pixels.
-    background : float
-        Value of pixels that come from outside the image.
-    """
-
-    rotate_deg: float = 0.0
-    scale: float = 0.0
-    shift_px: float = 0.0
-    background: float = MNIST_BACKGROUND
-
-    def __post_init__(self):
-        if self.rotate_deg < 0 or self.shift_px < 0 or not 0 <= self.scale < 1:
-            raise ValueError(f"augmentation ranges must be >= 0 (scale < 1), got {self}")
-
-    @property
-    def active(self) -> bool:
-        return bool(self.rotate_deg or self.scale or self.shift_px)
-
-
-def augment(images: torch.Tensor, aug: Augmentation, generator: torch.Generator) -> torch.Tensor:
-    """Apply one random affine map per image (bilinear resampling).
-
-    Parameters
-    ----------
-    images : torch.Tensor
-        ``(B, C, H, W)``.
-    aug : Augmentation
-        Ranges; when inactive, ``images`` is returned unchanged and nothing is drawn.
-    generator : torch.Generator
-        Source of the 4 uniform numbers drawn per image (angle, scale, x and y shift).
-
-    Returns
-    -------
-    torch.Tensor
-        ``(B, C, H, W)``: output pixel :math:`p` takes the input at
-        :math:`R(\\alpha)^{-1} p / s - t` (about the image centre).
-    """
-    if not aug.active:
-        return images
-    b, _, h, w = images.shape
-    u = torch.rand(b, 4, generator=generator, dtype=images.dtype) * 2 - 1
-    angle = u[:, 0] * math.radians(aug.rotate_deg)
-    inv_scale = 1.0 / (1.0 + u[:, 1] * aug.scale)
-    cos, sin = torch.cos(angle) * inv_scale, torch.sin(angle) * inv_scale
-    theta = torch.stack([torch.stack([cos, -sin, u[:, 2] * aug.shift_px * 2 / w], 1),
-                         torch.stack([sin, cos, u[:, 3] * aug.shift_px * 2 / h], 1)], 1)
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    out = F.grid_sample(images - aug.background, grid, mode="bilinear", padding_mode="zeros",
-                        align_corners=False)
-    return out + aug.background
-
-
-class RotatedClasses:
-    """A labelled image set in which each class rotated by ``k * 360° / n_rotations`` is a
-    new class (class augmentation; Santoro et al. 2016, Snell et al. 2017).
-
-    Item ``r * N + i`` is image ``i`` rotated by ``r`` quarter turns (``n_rotations = 4``)
-    or half turns (``n_rotations = 2``), with label ``r * label_stride + label[i]``.
-    Rotations are applied when items are fetched (``rotated[indices]``), so nothing is
-    copied.
-
-    Parameters
-    ----------
-    images : torch.Tensor
-        ``(N, C, H, W)`` with ``H == W``.
-    labels : torch.Tensor
-        int64 ``(N,)``, values in ``0 .. label_stride - 1``.
-    n_rotations : {1, 2, 4}
-        Number of orientations per class (1: the set itself).
-    label_stride : int
-        Offset between the labels of successive orientations (e.g. 10 for digits).
-    """
-
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, n_rotations: int,
-                 label_stride: int):
-        if n_rotations not in (1, 2, 4):
-            raise ValueError(f"n_rotations must be 1, 2 or 4, got {n_rotations}")
-        if labels.numel() and int(labels.max()) >= label_stride:
-            raise ValueError(f"labels must lie below label_stride = {label_stride}")
-        self.images, self.n_rotations = images, n_rotations
-        self._quarter_turns = 4 // n_rotations
-        self.labels = torch.cat([labels + r * label_stride for r in range(n_rotations)])
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, indices: torch.Tensor) -> torch.Tensor:
-        n = len(self.images)
-        base, rot = indices % n, indices // n
-        out = self.images[base]
-        for r in range(1, self.n_rotations):
-            mask = rot == r
-            if bool(mask.any()):
-                out[mask] = torch.rot90(out[mask], r * self._quarter_turns, dims=(2, 3))
-        return out
 
 
 @dataclass(frozen=True)
@@ -279,29 +126,6 @@ class TrainHistory:
     resumed_from: int = 0
 
 
-@contextmanager
-def torch_threads(n: int):
-    """Run the block with ``n`` torch intra-op threads (0: leave the setting alone);
-    the previous setting is restored afterwards."""
-    before = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-@contextmanager
-def compute_settings(threads: int):
-    """The embedder protocols' settings for a block of torch work: ``threads`` intra-op
-    threads (:func:`torch_threads`) and large freed tensors kept in the heap
-    (:func:`~bioSNN.embedder.allocator.keep_heap`; process-wide, speed only)."""
-    keep_heap()
-    with torch_threads(threads):
-        yield
-
-
 def lr_at(config: TrainConfig, task: int) -> float:
     """Learning rate of 0-based task ``task`` under ``config``'s schedule."""
     if config.lr_schedule == "cosine" and config.n_tasks > 0:
@@ -309,53 +133,8 @@ def lr_at(config: TrainConfig, task: int) -> float:
     return config.lr
 
 
-def episode_logits(embeddings: torch.Tensor, episode: Episode, config: TrainConfig) -> torch.Tensor:
-    """Query logits ``(Q, n_way)`` from the embeddings of ``[support; query]``.
-
-    See the module docstring for the formula.
-    """
-    if config.normalize:
-        embeddings = F.normalize(embeddings, dim=1)
-    n_support = len(episode.support)
-    protos = prototypes(embeddings[:n_support], episode.support_labels, episode.n_way)
-    logits = proto_logits(embeddings[n_support:], protos,
-                          squared=config.distance == "squared-euclidean")
-    return logits / config.temperature if config.temperature != 1.0 else logits
-
-
 def _episode_images(images, episode: Episode) -> torch.Tensor:
     return images[torch.cat([episode.support, episode.query])]
-
-
-def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
-    """Write ``state`` (tensors and plain containers only) atomically with ``torch.save``."""
-    from ..results import atomic_write_bytes
-
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint` (``weights_only=True``).
-
-    Raises
-    ------
-    BioSNNError
-        If the file cannot be read as a bioSNN checkpoint.
-    """
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt file, pickle refused by weights_only, ...
-        raise BioSNNError(f"checkpoint {path} cannot be loaded ({type(exc).__name__}: "
-                          f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}); "
-                          f"delete it to start again") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise BioSNNError(f"checkpoint {path} is not a bioSNN meta-training checkpoint of "
-                          f"format {CHECKPOINT_FORMAT}; delete it to start again")
-    return state
 
 
 class _Progress:
@@ -521,89 +300,3 @@ def meta_train(
                         val_task=np.asarray(val_task, dtype=np.int64),
                         val_accuracy=np.asarray(val_acc, dtype=float), kept_task=kept,
                         wall_time_s=elapsed, resumed_from=start)
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, images, sampler: EpisodeSampler, generator: torch.Generator,
-             n_episodes: int, config: TrainConfig, progress: str | None = None,
-             return_classes: bool = False, batch_size: int = 250):
-    """Query accuracy of ``n_episodes`` episodes (no gradient, no augmentation).
-
-    All episodes are drawn first; every image they use is embedded once (in batches of
-    ``batch_size``, in index order), and each episode is scored from those embeddings.
-    The embedders have no batch-dependent layers, so this is the same computation as
-    embedding episode by episode (up to float32 rounding, which kernels may block
-    differently for other batch sizes), at a fraction of the cost when episodes share
-    images: 600 test episodes of 100 images draw on ~5,000-10,000 MNIST test images.
-
-    Returns
-    -------
-    accuracy : numpy.ndarray
-        Accuracy of each episode, ``(n_episodes,)``.
-    classes : numpy.ndarray
-        Only with ``return_classes``: dataset label of each way of each episode, int
-        ``(n_episodes, n_way)``.
-    """
-    episodes = [sampler.sample(generator) for _ in range(n_episodes)]
-    needed = [torch.cat([e.support, e.query]) for e in episodes]
-    items = torch.unique(torch.cat(needed)) if needed else torch.zeros(0, dtype=torch.int64)
-    emb = embed(model, images[items], batch_size=batch_size, progress=progress)
-    position = torch.full((int(items.max()) + 1 if len(items) else 0,), -1, dtype=torch.int64)
-    position[items] = torch.arange(len(items))
-    out = np.empty(n_episodes)
-    classes = np.empty((n_episodes, sampler.n_way), dtype=np.int64)
-    for k, (episode, idx) in enumerate(zip(episodes, needed)):
-        classes[k] = episode.classes.numpy()
-        logits = episode_logits(emb[position[idx]], episode, config)
-        out[k] = (logits.argmax(1) == episode.query_labels).double().mean().item()
-    return (out, classes) if return_classes else out
-
-
-@torch.no_grad()
-def embed(model: nn.Module, images: torch.Tensor, batch_size: int = 250,
-          return_counts: bool = False, progress: str | None = None):
-    """Embeddings of ``images`` in batches (no gradient).
-
-    Parameters
-    ----------
-    model : nn.Module
-        Embedder; with ``return_counts`` a :class:`~bioSNN.embedder.csnn.CSNN`.
-    images : torch.Tensor
-        ``(N, C, H, W)``.
-    return_counts : bool
-        Also return each layer's spike counts summed over the images, per neuron.
-    progress : str, optional
-        Description of a tqdm progress bar over the images (None: no bar).
-
-    Returns
-    -------
-    embeddings : torch.Tensor
-        ``(N, D)``.
-    counts : dict of str to torch.Tensor
-        Only with ``return_counts``: per layer, spikes of each neuron summed over the
-        ``N`` images and all time steps (shape of one image's layer output).
-    """
-    model.eval()
-    parts, totals = [], {}
-    bar = None
-    if progress:
-        from ..progress import bar as progress_bar
-
-        bar = progress_bar(len(images), progress, unit="image")
-    try:
-        for start in range(0, len(images), batch_size):
-            x = images[start:start + batch_size]
-            if return_counts:
-                e, counts = model(x, return_counts=True)
-                for name, n in counts.items():
-                    totals[name] = totals.get(name, 0) + n.sum(0)
-            else:
-                e = model(x)
-            parts.append(e)
-            if bar is not None:
-                bar.update(len(x))
-    finally:
-        if bar is not None:
-            bar.close()
-    emb = torch.cat(parts) if parts else images.new_zeros(0, 0)
-    return (emb, totals) if return_counts else emb

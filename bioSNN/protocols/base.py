@@ -105,6 +105,9 @@ class Protocol(ABC):
     figures: ClassVar[dict[str, "str | Callable"]] = {}
     headline: ClassVar[tuple[str, ...]] = ()
     uses_data: ClassVar[bool] = False
+    populations: ClassVar[dict[str, str]] = {}
+    """Neuron model of each recorded population (name -> text), for NWB/Neo export
+    (:mod:`bioSNN.exchange`); names are those of the data's spike variables."""
     uses_brian: ClassVar[bool] = True
     """Whether the kind runs a Brian2 simulation (its spec then has a ``target``)."""
 
@@ -226,12 +229,12 @@ class TorchProtocol(Protocol):
 
 @contextmanager
 def _torch_settings(params):
-    """:func:`bioSNN.embedder.train.compute_settings` when ``params`` has ``torch_threads``."""
+    """:func:`bioSNN.embedder.runtime.compute_settings` when ``params`` has ``torch_threads``."""
     threads = getattr(params, "torch_threads", None)
     if threads is None:
         yield None
         return
-    from ..embedder.train import compute_settings
+    from ..embedder.runtime import compute_settings
 
     with compute_settings(threads):
         yield threads

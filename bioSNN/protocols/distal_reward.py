@@ -7,7 +7,8 @@ thalamic input (every millisecond, in total, ``thalamic_rate`` spikes that each 
 random neuron jump by ``I_thal``). Excitatory synapses are plastic:
 
 * pair-STDP (A+ 1, A- 1.5, 20 ms windows) feeds an eligibility trace ``c`` that
-  decays with ``tau_c`` = 1 s (:mod:`bioSNN.plasticity`, event-driven);
+  decays with ``tau_c`` = 1 s (event-driven); ``c``, the dopamine and the weight
+  update below are the part :class:`~bioSNN.plasticity.DopamineModulation`;
 * extracellular dopamine ``d`` (one global variable) decays with ``tau_d`` = 200 ms,
   on top of a tonic level ``d_tonic``; each reward adds ``da_pulse`` (every neuron
   sees it as ``dopa``, so that synapses read ``dopa_post``);
@@ -37,12 +38,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from brian2 import (Hz, Network, NeuronGroup, Quantity, SpikeGeneratorGroup, SpikeMonitor,
+from brian2 import (Hz, Network, Quantity, SpikeGeneratorGroup, SpikeMonitor,
                     StateMonitor, Synapses, mV, ms, second)
 
 from ..neurons import izhikevich_group
 from ..params import IzhikevichParams
-from ..plasticity import RewardModulation, STDPRule, STDPTiming, WeightBounds, make_plastic_synapses
+from ..plasticity import (DopamineModulation, STDPRule, STDPTiming, WeightBounds,
+                          make_plastic_synapses)
 from .base import BrianProtocol
 from .registry import register
 from .schema import param
@@ -103,12 +105,11 @@ class DistalRewardParams:
 
     @property
     def rule(self) -> STDPRule:
+        dopamine = DopamineModulation(self.tau_c, self.tau_d, self.eta, self.da_pulse,
+                                      self.d_tonic, self.update_period, dopamine_variable="dopa")
         return STDPRule(STDPTiming(self.tau_plus, self.tau_minus, self.A_plus, self.A_minus),
-                        WeightBounds(0.0, self.w_max), RewardModulation(self.tau_c, eta=1.0))
+                        WeightBounds(0.0, self.w_max), dopamine)
 
-
-_WEIGHT_UPDATE = ("w = clip(w + c * exp(-(t - lastupdate) / tau_c) * (d_tonic * tau_c * (1 - exp(-P / tau_c))"
-                  " + dopa_post * tau_cd * (1 - exp(-P / tau_cd))) * eta_da, 0, w_max)")
 
 _DETECTOR = """
 t_arrival_post = role * t_arrival_post + (1 - role) * t
@@ -123,27 +124,39 @@ class DistalReward(BrianProtocol):
     kind = "distal-reward"
     headline = ("w_chosen_final", "chosen_percentile", "n_rewards")
     figures = {"weights": "bioSNN.plots.distal_reward:plot_distal_reward"}
+    @staticmethod
+    def recording(data, params, rec):
+        """NWB/Neo export: the raster population's size and RS/FS labels."""
+        n = min(params.n_raster, params.n_exc + params.n_inh)
+        pop = rec.population("raster")
+        pop.size = n
+        pop.labels = ["RS" if k < params.n_exc else "FS" for k in range(n)]
+
+    populations = {"raster": "Izhikevich (2003) neurons: RS excitatory, then FS inhibitory "
+                             "(label); the first n_raster of the network",
+                   "chosen_pre": "Izhikevich RS neuron: presynaptic side of the chosen synapse",
+                   "chosen_post": "Izhikevich neuron: postsynaptic side of the chosen synapse"}
     Params = DistalRewardParams
 
     def simulate(self, ctx):
         p = self.params
         rng = ctx.streams.numpy_rng()
         N = p.n_exc + p.n_inh
-        dop = NeuronGroup(1, """
-            dd/dt = -d / tau_d : 1
+        rule = p.rule
+        dopamine = rule.modulation
+        # the dopamine group: d, plus the pending reward that the detector writes
+        dop = dopamine.dopamine_group(model_extra="""
             t_arrival : second
             reward_at : second
             """, threshold="reward_at > 0*second and t >= reward_at",
-            reset="d += da_pulse\nreward_at = -1*second", method="exact",
-            namespace={"tau_d": p.tau_d, "da_pulse": p.da_pulse}, name="dopamine")
+            reset_extra="reward_at = -1*second", name="dopamine")
         dop.reward_at = -1 * second
         dop.t_arrival = -1000 * second
         presets = [IzhikevichParams.RS] * p.n_exc + [IzhikevichParams.FS] * p.n_inh
         neurons = izhikevich_group(presets, model_extra="dopa : 1", name="neurons")
         # every neuron sees the global dopamine as "dopa" (a summed variable over one
         # synapse from the dopamine group: N copies per step, no per-synapse work)
-        broadcast = Synapses(dop, neurons, "dopa_post = d_pre : 1 (summed)", name="dopamine_broadcast")
-        broadcast.connect(i=np.zeros(N, dtype=int), j=np.arange(N))
+        broadcast = dopamine.dopamine_broadcast(dop, neurons, name="dopamine_broadcast")
 
         # thalamic input: each spike one random neuron (at most one per millisecond)
         n_ms = int(round(float(p.duration / ms)))
@@ -163,17 +176,13 @@ class DistalReward(BrianProtocol):
 
         exc_pre, exc_post = targets(0, p.n_exc, np.arange(N))
         # excitatory neurons are 0 .. n_exc-1, inhibitory n_exc .. N-1
-        exc = make_plastic_synapses(neurons, neurons, p.rule,
-                                    on_pre_effect="v_post += w * mV",
-                                    namespace_extra={"mV": mV, "d_tonic": p.d_tonic, "P": p.update_period,
-                                                     "eta_da": p.eta,
-                                                     "tau_cd": 1 / (1 / p.tau_c + 1 / p.tau_d)},
-                                    name="excitatory")
+        exc = make_plastic_synapses(neurons, neurons, rule, on_pre_effect="v_post += w * mV",
+                                    namespace_extra={"mV": mV}, name="excitatory")
         exc.connect(i=exc_pre, j=exc_post)
         exc.w = p.w_init
         delays = rng.integers(1, int(round(float(p.delay_max / ms))) + 1, size=len(exc_pre))
         exc.delay = delays * ms
-        exc.run_regularly(_WEIGHT_UPDATE, dt=p.update_period, when="start", name="dopamine_weight_update")
+        dopamine.add_weight_update(exc, name="dopamine_weight_update")
         objects = [dop, neurons, broadcast, thal, thal_syn, exc]
         if p.n_inh:
             inh_pre, inh_post = targets(p.n_exc, p.n_inh, np.arange(p.n_exc))

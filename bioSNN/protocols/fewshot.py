@@ -1,41 +1,9 @@
-r"""Protocol kind ``fewshot-protonet``: few-shot image classification with a spiking
-prototypical network, against its non-spiking twin.
-
-A convolutional spiking embedder (:class:`bioSNN.embedder.csnn.CSNN`: two conv + LIF +
-max-pool blocks, a linear + LIF layer, embedding = time-averaged membrane potential of
-the last layer over ``num_steps`` steps) is meta-trained as a prototypical network
-(Snell et al. 2017) on ``n_train_tasks`` N-way K-shot episodes drawn from the classes
-``train_classes`` of the MNIST training split, one Adam step per episode
-(:func:`bioSNN.embedder.train.meta_train`). It is then meta-tested on
-``n_test_episodes`` episodes of the classes ``test_classes`` of the MNIST test split.
-The ANN baseline (:class:`bioSNN.embedder.csnn.ANNEmbedder`: the same layers with ReLU
-and no time dimension) starts from the same initial weights and is trained on the same
-episodes with the same augmentation, schedule and metric, and is tested on the same
-episodes, so the two accuracies are paired.
-
-With ``train_classes = test_classes = 0..9`` (protocol ``fewshot-mnist-seed``) the
-network is tested on new *images* of known classes; with 0-4 vs 5-9
-(``fewshot-mnist-disjoint``) on classes it has never seen, the actual few-shot problem.
-
-Randomness: everything comes from the run's torch stream, split into six seeds drawn
-from it in this order: initial weights (shared by SNN and ANN), training episodes and
-augmentation (same sequence for both), validation split, validation episodes, test
-episodes (same for both), and the test images that are embedded and mapped in 2-D
-(which also seeds t-SNE).
-
-Long training shows progress on stderr (task i/N, running loss and accuracy, tasks/s),
-checkpoints every ``checkpoint_every`` tasks into
-``$BIOSNN_CACHE/checkpoints/<protocol>/<spec hash>-seed<N>/{snn,ann}.pt`` (default cache
-``~/.cache/bioSNN``) and, when the same spec and seed is run again after an
-interruption, resumes from there with the same final result as an uninterrupted run. The
-checkpoint folder is removed when the run has finished. The hash covers the protocol
-name, kind and every parameter except ``checkpoint_every``.
-
-Recorded (``data.nc``): training loss and accuracy per task, validation accuracy, the
-classes of every training and test episode, per-episode test accuracy, embeddings and
-their t-SNE map (van der Maaten & Hinton 2008) for ``n_embed_per_class`` test images per
-test class, and the firing rate of every neuron of the three LIF layers over those
-images, in Hz for one time step = ``dt``.
+"""Protocol kind ``fewshot-protonet``: few-shot image classification with a spiking
+prototypical network (:class:`bioSNN.embedder.csnn.CSNN`, meta-trained by
+:func:`bioSNN.embedder.train.meta_train`), against its non-spiking twin trained and tested
+on the same episodes. The trained weights are results (``snn.pt``, ``ann.pt`` in the run
+folder); an interrupted run resumes from its checkpoints. Protocol, recorded data and
+measured results: ``docs/protocols.md``; seeds and checkpoints: ``docs/embedder.md``.
 
 References
 ----------
@@ -124,6 +92,8 @@ class FewShotParams:
     threshold: float = param(1.0, min=0, min_inclusive=False, doc="LIF threshold "
                              "(dimensionless membrane units)")
     slope: float = param(5.0, min=0, min_inclusive=False, doc="fast-sigmoid surrogate slope")
+    pool: str = param("max", choices=("max", "sum"), doc="2x2 pooling of the convolutional "
+                      "layers (SNN and ANN): max (the seed's) or sum (exports to NIR exactly)")
     conv1_channels: int = param(16, min=1, max=1024, doc="channels of the first convolution")
     conv1_kernel: int = param(5, min=1, max=27, doc="kernel size of the first convolution (odd)")
     conv2_channels: int = param(32, min=1, max=1024, doc="channels of the second convolution")
@@ -211,10 +181,12 @@ class FewShotParams:
         return CSNNConfig(conv1_channels=self.conv1_channels, conv1_kernel=self.conv1_kernel,
                           conv2_channels=self.conv2_channels, conv2_kernel=self.conv2_kernel,
                           embedding_dim=self.embedding_dim, num_steps=self.num_steps,
-                          beta=self.beta, threshold=self.threshold, slope=self.slope)
+                          beta=self.beta, threshold=self.threshold, slope=self.slope,
+                          pool=self.pool)
 
     def train_config(self):
-        from ..embedder.train import Augmentation, TrainConfig
+        from ..embedder.augment import Augmentation
+        from ..embedder.train import TrainConfig
 
         return TrainConfig(
             n_tasks=self.n_train_tasks, lr=self.lr, lr_schedule=self.lr_schedule,
@@ -237,9 +209,9 @@ def checkpoint_dir(spec, seed: int) -> Path:
     key = json.dumps({"name": spec.name, "kind": spec.kind, "parameters": table},
                      sort_keys=True, default=str)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    from ..paths import cache_root
+    from ..embedder.checkpoint import checkpoint_root
 
-    return cache_root() / "checkpoints" / spec.name / f"{digest}-seed{seed}"
+    return checkpoint_root() / spec.name / f"{digest}-seed{seed}"
 
 
 def _split_validation(labels, classes, fraction, generator):
@@ -309,7 +281,10 @@ class FewShotProtoNet(TorchProtocol):
 
         from ..embedder.csnn import ANNEmbedder, CSNN, LAYER_NAMES
         from ..embedder.data import load_mnist
-        from ..embedder.train import RotatedClasses, embed, evaluate, meta_train
+        from ..embedder.augment import RotatedClasses
+        from ..embedder.checkpoint import state_dict_bytes
+        from ..embedder.evaluate import embed, evaluate
+        from ..embedder.train import meta_train  # looked up at run time (tests wrap it)
 
         p = self.params
         name = self.spec.name
@@ -359,7 +334,7 @@ class FewShotProtoNet(TorchProtocol):
             emb = emb.double().numpy()
             # the trained model is a result: <run>/<m>.pt, a plain state dict
             # (torch.load(..., weights_only=True); replay-crossval --set checkpoint=<run>)
-            ctx.add_file(f"{m}.pt", _state_bytes(model))
+            ctx.add_file(f"{m}.pt", state_dict_bytes(model))
             out[m] = {"hist": hist, "acc": acc, "emb": emb, "counts": counts,
                       "map": _tsne(emb, p.tsne_perplexity, seed_embed)}
 
@@ -372,17 +347,6 @@ class FewShotProtoNet(TorchProtocol):
     @staticmethod
     def summarize(data, params):
         return fewshot_features(data, params)
-
-
-def _state_bytes(model) -> bytes:
-    """``torch.save`` of the model's state dict (tensors only), as bytes."""
-    import io
-
-    import torch
-
-    buf = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
-    return buf.getvalue()
 
 
 def _dataset(p, models, out, train_classes, test_classes, embed_labels, layer_names):

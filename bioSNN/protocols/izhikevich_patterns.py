@@ -65,6 +65,7 @@ class IzhikevichPatterns(BrianProtocol):
     kind = "izhikevich-patterns"
     headline = ("RS_rate_during_step_Hz", "FS_rate_during_step_Hz", "RS_isi_ratio")
     figures = {"gallery": "bioSNN.plots.izhikevich:plot_izhikevich_gallery"}
+    populations = {"neurons": "Izhikevich (2003) neuron, one preset per neuron (label)"}
     Params = IzhikevichPatternParams
 
     def simulate(self, ctx):

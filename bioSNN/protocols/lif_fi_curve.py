@@ -91,6 +91,8 @@ class LIFFICurve(BrianProtocol):
     kind = "lif-fi-curve"
     headline = ("rate_at_I_max_Hz", "rheobase_nA", "max_abs_isi_error_ms")
     figures = {"fi-curve": "bioSNN.plots.lif_fi:plot_fi_curve"}
+    populations = {"neurons": "seed LIF neuron under a constant current, one current per "
+                              "neuron (bioSNN.neurons.lif_group)"}
     Params = LIFFIParams
 
     def simulate(self, ctx):

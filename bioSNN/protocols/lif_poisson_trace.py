@@ -73,6 +73,8 @@ class LIFPoissonTrace(BrianProtocol):
     kind = "lif-poisson-trace"
     headline = ("mean_output_rate_Hz", "cv_isi", "mean_v_mV")
     figures = {"trace": "bioSNN.plots.lif_poisson:plot_lif_poisson_trace"}
+    populations = {"neurons": "seed LIF neuron (bioSNN.neurons.lif_group, LIFParams.SEED)",
+                   "input": "Poisson spike generator (Brian2 PoissonGroup)"}
     Params = LIFPoissonParams
 
     def simulate(self, ctx):

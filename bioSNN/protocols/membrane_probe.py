@@ -134,6 +134,8 @@ class MembraneProbe(BrianProtocol):
     kind = "membrane-probe"
     headline = ("LIF_tau_m_ms", "LIF_rest_mV", "LIF_threshold_mV")
     figures = {"probe": "bioSNN.protocols.membrane_probe:_fig_probe"}
+    populations = {"neurons": "probed cells: the seed LIF neuron and the Izhikevich (2003) "
+                              "presets (label: model/probe)"}
     Params = MembraneProbeParams
 
     def simulate(self, ctx):

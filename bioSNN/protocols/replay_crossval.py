@@ -1,35 +1,8 @@
-r"""Protocol kind ``replay-crossval``: the trained CSNN re-run in Brian2, in biological
-units, and compared neuron by neuron with snnTorch.
-
-A convolutional spiking embedder (:class:`bioSNN.embedder.csnn.CSNN`) is loaded from a
-checkpoint (``checkpoint``: a file, a folder searched for the newest ``snn.pt`` such as a
-finished few-shot run folder, or a
-protocol name such as ``fewshot-mnist-seed`` for its folder under
-``$BIOSNN_CACHE/checkpoints/``, which exists while that run is in progress; the file's
-SHA-256 and task count are recorded) or, when ``checkpoint`` is empty,
-meta-trained here as a prototypical network for ``train_tasks`` episodes
-(:func:`bioSNN.embedder.train.meta_train`). It is exported to a Brian2 network
-(:mod:`bioSNN.replay`: rest ``E_L``, threshold ``V_th``, one step = ``dt``,
-tau_m = -dt / ln beta), and ``k_shot + n_query`` test images per class of ``classes``
-are replayed through both simulators, with the constant image current of the CSNN and
-(``inputs``) an unbiased rate code of the image (Bernoulli spikes, a white pixel at
-``rate_max``; the same spikes on both sides).
-
-Compared, per spiking stage (three LIF layers, two max-pooling outputs): spike trains
-(fraction of identical neuron-steps), spike counts per neuron and image, firing rates in
-Hz; the embedding (time-averaged membrane of the last LIF layer, in threshold units and
-mV); and the prototype decision of every query image (prototypes from the support images,
-with each simulator's embeddings). Goals in float64: identical spikes in >= 99.9 % of
-neuron-steps, embeddings within 1e-4 relative, the same decision for >= 99 % of queries.
-
-On cpp_standalone each input is one compiled project, cached in
-``<build dir>/<input>-<num_steps>steps`` (default build dir
-``$BIOSNN_CACHE/cpp_standalone/replay-crossval``); ``summary.json`` gives the Brian2 build
-and simulation times of each input separately.
-
-Randomness: the torch stream seeds the initial weights, the training episodes and the
-choice of test images (three seeds drawn from it in this order); the numpy stream draws
-the rate-coded input spikes. Nothing random happens inside Brian2.
+"""Protocol kind ``replay-crossval``: the trained CSNN re-run in Brian2, in biological
+units, and compared neuron by neuron with snnTorch (:mod:`bioSNN.replay`). The CSNN comes
+from ``checkpoint`` (a ``.pt`` file, a run folder, or a few-shot protocol in progress;
+:func:`bioSNN.embedder.checkpoint.load_embedder`) or is meta-trained here. Protocol,
+goals and measured results: ``docs/protocols.md``; the mapping: ``docs/replay.md``.
 """
 from __future__ import annotations
 
@@ -206,7 +179,7 @@ class ReplayCrossval(BrianProtocol):
         from ..embedder.data import load_mnist
         from ..embedder.episodes import EpisodeSampler
         from ..embedder.train import TrainConfig, meta_train
-        from ..replay.checkpoint import load_embedder
+        from ..embedder.checkpoint import load_embedder
 
         p = self.params
         if p.checkpoint:

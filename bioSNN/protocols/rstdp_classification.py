@@ -178,6 +178,29 @@ class RSTDPClassification(BrianProtocol):
     kind = "rstdp-classification"
     headline = ("test_accuracy", "train_accuracy", "hidden_rate_Hz")
     figures = {"overview": "bioSNN.plots.rstdp:plot_rstdp_overview"}
+    @staticmethod
+    def recording(data, params, rec):
+        """NWB/Neo export: one trial per input presentation (label, train/test)."""
+        from ..exchange import Intervals
+
+        T = float(np.asarray(params.trial_duration))
+        n = data.sizes["trial"]
+        rec.t_stop = max(rec.t_stop, n * T)
+        rec.intervals.append(Intervals(
+            name="trials", start=np.arange(n) * T, stop=np.arange(1, n + 1) * T,
+            columns={"label": data["label"].values.astype(np.int64),
+                     "is_test": data["is_test"].values.astype(bool)},
+            descriptions={"label": "class of the trial's input pattern",
+                          "is_test": "test trial (plasticity off), else training"}))
+        for name, dim in (("input", "input"), ("hidden", "hidden"), ("output", "output")):
+            if dim in data.sizes:
+                rec.population(name).size = int(data.sizes[dim])
+
+    populations = {"input": "spike generator (Brian2 SpikeGeneratorGroup): the trial's "
+                            "input pattern",
+                   "hidden": "seed LIF neuron (bioSNN.neurons, LIFParams.SEED)",
+                   "output": "seed LIF neuron with an adaptive threshold shift (R-STDP "
+                             "readout)"}
     Params = RSTDPParams
 
     def simulate(self, ctx):

@@ -1,16 +1,6 @@
-r"""Comparison of two recordings of the same replay (snnTorch vs Brian2): pure functions.
-
-* **spike trains**: fraction of identical neuron-steps,
-  :math:`1 - \frac{1}{NTM}\sum_{n,t,i} [s^a_{nti} \ne s^b_{nti}]` over images ``n``, steps
-  ``t`` and neurons ``i``;
-* **spike counts**: fraction of (image, neuron) pairs with equal counts;
-* **embeddings**: the error of each image's embedding relative to its norm,
-  :math:`\lVert e^b_n - e^a_n \rVert_2 / \lVert e^a_n \rVert_2`, and the largest absolute
-  difference of a component;
-* **prototype decisions**: prototypes are the mean support embedding of each class; a
-  query is assigned to the class of the nearest prototype (Euclidean distance, as in the
-  prototypical network); the agreement is the fraction of queries that both embeddings
-  assign to the same class.
+"""Comparison of two recordings of the same replay (snnTorch vs Brian2), as pure
+functions: identical neuron-steps, equal spike counts, relative embedding errors and
+agreement of prototype decisions (definitions in ``docs/replay.md``).
 """
 from __future__ import annotations
 

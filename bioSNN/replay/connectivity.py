@@ -1,13 +1,6 @@
-"""Explicit connection lists of the CSNN's layers (vectorised numpy, no loops over synapses).
-
-Neurons of a feature map ``(C, H, W)`` are numbered as torch flattens them,
-``c * H * W + y * W + x``, so the last map flattens exactly as ``torch.flatten`` before the
-linear layer. Every function returns ``(pre, post, widx)``: presynaptic and postsynaptic
-neuron indices and, for weighted layers, the index of each synapse's weight in the
-flattened weight tensor (shared convolution weights appear once per position; the
-topology depends only on the shapes, the values are looked up with ``w.ravel()[widx]``).
-Synapses are sorted by presynaptic neuron (then postsynaptic), so the synapses of one
-spiking neuron are contiguous in memory.
+"""Explicit connection lists of the CSNN's layers (conv, max-pool, linear), as vectorised
+numpy index arrays ``(pre, post, widx)``; neurons are numbered as ``torch.flatten``
+numbers a feature map (details in ``docs/replay.md``).
 """
 from __future__ import annotations
 

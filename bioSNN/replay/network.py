@@ -1,24 +1,7 @@
-r"""Export a trained CSNN to a Brian2 network in biological units, and replay images through it.
-
-See :mod:`bioSNN.replay` for the mapping (units, update equations, step alignment). In
-short, every LIF layer is a ``NeuronGroup`` whose membrane ``v`` is updated once per step
-by a ``run_regularly`` operation in the ``groups`` slot,
-
-.. math::
-
-    r &= [v > V_{th}] \qquad\text{(the neuron spiked at the previous step)} \\
-    v &\leftarrow E_L + \beta (v - E_L) + I_{syn} + I_{bias} + I_{ext} - (V_{th} - E_L)\,r \\
-    I_{syn} &\leftarrow 0
-
-and spikes with ``threshold="v > V_th"`` and no Brian2 reset; convolutions and the linear
-layer are ``Synapses`` (``on_pre: I_syn_post += w``) with the trained weights times the
-mV scale; biases are constant currents ``I_bias``; a max-pooling output is a threshold
-unit that fires iff at least one neuron of its window fired at the previous step.
-
-All images are replayed in one ``Network.run``: image ``k`` occupies the steps
-``[kP, (k+1)P)`` with ``P = num_steps + 5``; each stage is active only in its window of
-``num_steps`` steps within the period and rests at ``E_L`` elsewhere, so no state is
-carried from one image to the next.
+"""Export a trained CSNN to a Brian2 network in biological units, and replay images through
+it: one ``NeuronGroup`` per LIF layer updated by the snnTorch map, ``Synapses`` for the
+convolutional and linear layers, OR units for max-pooling, all images in one
+``Network.run``. The update equations and the step alignment are in ``docs/replay.md``.
 """
 from __future__ import annotations
 

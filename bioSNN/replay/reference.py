@@ -81,7 +81,7 @@ class RateCoded:
 
 def rate_code(images, n_steps: int, p_max: float, rng: np.random.Generator,
               mean: float | None = None, std: float | None = None) -> RateCoded:
-    """Unbiased Bernoulli rate coding of normalised images.
+    r"""Unbiased Bernoulli rate coding of normalised images.
 
     Each pixel of intensity :math:`q = \mathrm{clip}(x\sigma + \mu, 0, 1)` (the raw
     pixel in [0, 1]) spikes at each step with probability :math:`p_{max} q`, and a spike

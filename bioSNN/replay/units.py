@@ -1,19 +1,6 @@
-"""The mapping between the embedder's unit-less membrane and biological units.
-
-The CSNN's membrane potential, threshold and inputs share one arbitrary unit; the
-threshold is 1. A :class:`BioMapping` fixes a resting potential and a firing threshold in
-millivolts and a step duration, which determines everything else:
-
-.. math::
-
-    v = E_L + s\\,U, \\qquad s = \\frac{V_{th} - E_L}{\\theta}, \\qquad
-    \\tau_m = -\\frac{\\Delta t}{\\ln \\beta}
-
-With the defaults (rest -65 mV, threshold -58 mV, threshold 1 unit, dt 1 ms, beta 0.95)
-the scale is s = 7 mV per unit and tau_m = 19.5 ms. Inputs (synaptic weights, biases, the
-image current) become membrane increments per step, ``s * I`` in mV; a constant unit-less
-input ``I`` depolarises the neuron at steady state by ``s I / (1 - beta)`` (with the
-leak-only update).
+"""The mapping between the embedder's unit-less membrane and biological units:
+:class:`BioMapping` fixes the resting potential, the threshold (mV) and the step
+duration, from which the mV scale and tau_m follow (equations in ``docs/replay.md``).
 """
 from __future__ import annotations
 

@@ -23,8 +23,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base import FAIL, PASS, WARN, Prediction, Score, Verdict, fmt
-from .registry import Entry, select
+from ..errors import BioSNNError
+from .base import FAIL, PASS, WARN, Prediction, Score, Verdict
+from .registry import Entry, entry_names, select
 
 __all__ = ["ValidationReport", "validate", "format_table", "write_report", "list_table"]
 
@@ -63,7 +64,8 @@ def _log(progress: bool, message: str) -> None:
 
 def validate(names=None, *, quick: bool = False, results_root: str | os.PathLike = "results",
              out: str | os.PathLike | None = None, progress: bool = True,
-             figures: bool = True) -> ValidationReport:
+             figures: bool = True, observations: str | os.PathLike | None = None
+             ) -> ValidationReport:
     """Judge the registered tests on (reused or new) protocol runs and write the report.
 
     Parameters
@@ -80,6 +82,10 @@ def validate(names=None, *, quick: bool = False, results_root: str | os.PathLike
         Report runs on stderr.
     figures : bool
         Draw the figures.
+    observations : str, optional
+        ``FILE.nwb[:PATH]``: recorded units to score every firing-regime population
+        against (:mod:`bioSNN.validation.recorded`). Then only those tests run, unless
+        ``names`` lists others (names may mix both kinds).
 
     Returns
     -------
@@ -97,7 +103,7 @@ def validate(names=None, *, quick: bool = False, results_root: str | os.PathLike
     from ..runner import RESULTS_OPTION, ensure_run
 
     t0 = time.perf_counter()
-    entries = select(list(names) if names is not None else None)
+    entries = _entries(names, observations)
     out = Path(out) if out is not None else Path(results_root) / "validation"
     specs = validation_specs(entries, quick)  # bad input fails before any run
     make_output_dirs((results_root, RESULTS_OPTION), (out, "report folder (--out)"))
@@ -136,6 +142,24 @@ def validate(names=None, *, quick: bool = False, results_root: str | os.PathLike
         report.wall_time_s = time.perf_counter() - t0
         write_report(report, out)
     return report
+
+
+def _entries(names, observations) -> list:
+    if observations is None:
+        return select(list(names) if names is not None else None)
+    from .recorded import recorded_tests
+
+    extra = recorded_tests(str(observations))
+    if names is None:
+        return extra
+    names = list(names)
+    extra_names = {e.name for e in extra}
+    unknown = [n for n in names if n not in extra_names and n not in entry_names()]
+    if unknown:
+        raise BioSNNError(f"unknown validation test {unknown[0]!r}; known tests: "
+                          f"{', '.join(entry_names() + sorted(extra_names))}")
+    return (select([n for n in names if n not in extra_names])
+            + [e for e in extra if e.name in names])
 
 
 def validation_specs(entries=None, quick=False) -> dict:

@@ -21,13 +21,12 @@ __all__ = ["spike_train", "isi_ms", "rate_Hz", "cv_isi", "adaptation_ratio", "Bu
 
 
 def spike_train(times_ms, t_start_ms: float, t_stop_ms: float):
-    """A ``neo.SpikeTrain`` (ms) of the sorted spike times inside ``[t_start, t_stop]``."""
-    import neo
-    import quantities as pq
+    """A ``neo.SpikeTrain`` (ms) of the sorted spike times inside ``[t_start, t_stop]``
+    (built by :func:`bioSNN.exchange.neo_io.spike_train`, as in the Neo export)."""
+    from ..exchange.neo_io import spike_train as neo_spike_train
 
-    t = np.sort(np.asarray(times_ms, dtype=float))
-    t = t[(t >= t_start_ms) & (t <= t_stop_ms)]
-    return neo.SpikeTrain(t * pq.ms, t_start=t_start_ms * pq.ms, t_stop=t_stop_ms * pq.ms)
+    t = np.asarray(times_ms, dtype=float)
+    return neo_spike_train(t[(t >= t_start_ms) & (t <= t_stop_ms)], t_start_ms, t_stop_ms, "ms")
 
 
 def isi_ms(times_ms) -> np.ndarray:

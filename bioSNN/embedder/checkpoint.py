@@ -1,23 +1,27 @@
-"""Load a trained CSNN for replay, and check that its weights fit the architecture.
-
-Accepted files (read with ``torch.load(weights_only=True)``): a meta-training checkpoint
-of :func:`bioSNN.embedder.train.save_checkpoint` (its ``"model"`` state dict is used) or a
-plain ``CSNN.state_dict()``. A folder is searched for the newest ``snn.pt`` below it, so
-the checkpoints of a running few-shot protocol
-(``$BIOSNN_CACHE/checkpoints/<protocol>/<hash>-seed<N>/snn.pt``) can be named by their
-folder, or by the protocol name alone.
+"""Trained weights on disk, one format for the few-shot training and the replay: the
+resumable meta-training checkpoint (:func:`save_checkpoint`, :func:`load_checkpoint`), the
+trained model kept in a run folder (:func:`state_dict_bytes`), and a CSNN loaded from
+either, with a clear error when the weights do not fit the architecture
+(:func:`load_embedder`). Files hold tensors and plain containers only, so they load with
+``torch.load(weights_only=True)``.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from dataclasses import replace
 from pathlib import Path
 
+import torch
+
 from ..errors import BioSNNError
 
-__all__ = ["CheckpointInfo", "expected_shapes", "check_state_dict", "config_from_state_dict",
-           "find_checkpoint", "load_embedder"]
+__all__ = ["CHECKPOINT_FORMAT", "checkpoint_root", "state_dict_bytes", "save_checkpoint",
+           "load_checkpoint", "CheckpointInfo", "expected_shapes", "check_state_dict",
+           "config_from_state_dict", "find_checkpoint", "load_embedder"]
+
+CHECKPOINT_FORMAT = 1
 
 #: spec parameter that sets each dimension of each tensor (None: fixed by the image)
 _SHAPE_PARAMS = {
@@ -28,6 +32,62 @@ _SHAPE_PARAMS = {
     "fc.weight": ("embedding_dim", "conv2_channels x (image_size / 4)^2"),
     "fc.bias": ("embedding_dim",),
 }
+
+
+def checkpoint_root() -> Path:
+    """Folder of the resumable training checkpoints: ``<cache>/checkpoints`` (``<cache>``
+    is :func:`bioSNN.paths.cache_root`), one subfolder per protocol."""
+    from ..paths import cache_root
+
+    return cache_root() / "checkpoints"
+
+
+def _to_bytes(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def _torch_load(source, path, fix: str):
+    """``torch.load(source, weights_only=True)`` on the CPU; a file that cannot be read
+    that way raises a :class:`BioSNNError` naming ``path`` and ending with ``fix``."""
+    try:
+        return torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt file, pickle refused by weights_only, ...
+        detail = str(exc).strip()
+        detail = f": {detail.splitlines()[0]}" if detail else ""
+        raise BioSNNError(f"checkpoint {path} cannot be loaded ({type(exc).__name__}{detail}); "
+                          f"{fix}") from None
+
+
+def state_dict_bytes(model) -> bytes:
+    """``torch.save`` of ``model``'s state dict (detached CPU tensors only), as bytes: the
+    trained-model file of a run folder (``snn.pt``, ``ann.pt``)."""
+    return _to_bytes({k: v.detach().cpu() for k, v in model.state_dict().items()})
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
+    """Write ``state`` (tensors and plain containers only) atomically with ``torch.save``."""
+    from ..results import atomic_write_bytes
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, _to_bytes(state))
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a checkpoint written by :func:`save_checkpoint` (``weights_only=True``).
+
+    Raises
+    ------
+    BioSNNError
+        If the file cannot be read as a bioSNN checkpoint.
+    """
+    state = _torch_load(path, path, "delete it to start again")
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise BioSNNError(f"checkpoint {path} is not a bioSNN meta-training checkpoint of "
+                          f"format {CHECKPOINT_FORMAT}; delete it to start again")
+    return state
 
 
 class CheckpointInfo(dict):
@@ -112,9 +172,9 @@ def check_state_dict(state: dict, config, source: str = "the checkpoint") -> Non
 
 def find_checkpoint(path: str | os.PathLike) -> Path:
     """The checkpoint file named by ``path``: the file itself, or the newest ``snn.pt``
-    below a folder. A bare name that is not a file or folder here (``fewshot-mnist-seed``)
-    names the protocol's checkpoint folder ``$BIOSNN_CACHE/checkpoints/<name>`` (default
-    cache ``~/.cache/bioSNN``).
+    below a folder (e.g. a finished few-shot run folder). A bare name that is not a file
+    or folder here (``fewshot-mnist-seed``) names the protocol's folder of a run in
+    progress, :func:`checkpoint_root` ``/ <name>``.
 
     Raises
     ------
@@ -122,12 +182,8 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
         If nothing is found.
     """
     p = Path(path).expanduser()
-    if not p.exists() and len(p.parts) == 1:
-        from ..paths import cache_root
-
-        cache = cache_root()
-        if (cache / "checkpoints" / p).exists():
-            p = cache / "checkpoints" / p
+    if not p.exists() and len(p.parts) == 1 and (checkpoint_root() / p).exists():
+        p = checkpoint_root() / p
     if p.is_file():
         return p
     if p.is_dir():
@@ -139,13 +195,35 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
     raise BioSNNError(f"checkpoint {p} does not exist; pass an existing .pt file or folder")
 
 
+def _check_trained_pool(file: Path, pool: str) -> None:
+    """A run folder's ``snn.pt`` must have been trained with the pooling ``config`` uses:
+    max- and sum-pool CSNNs have identical state dicts, so only the spec tells them apart."""
+    import tomllib
+
+    spec = file.parent / "spec.toml"
+    if not spec.is_file():
+        return
+    try:
+        trained = tomllib.loads(spec.read_text()).get("parameters", {}).get("pool", "max")
+    except (OSError, tomllib.TOMLDecodeError):
+        return
+    if trained != pool:
+        raise BioSNNError(
+            f"checkpoint {file} was trained with pool = {trained!r}, but this network uses "
+            f"pool = {pool!r}" + ("; replay-crossval replays max-pool CSNNs: replay a "
+                                  "sum-pool one with `biosnn export RUN --format nir` and "
+                                  "`biosnn run nir-replay --set graph=FILE.nir`"
+                                  if pool == "max" else ""))
+
+
 def load_embedder(path: str | os.PathLike, config):
     """Load a trained CSNN from a checkpoint file or folder.
 
     Parameters
     ----------
     path : path
-        File or folder (see :func:`find_checkpoint`).
+        File or folder (see :func:`find_checkpoint`): a plain ``CSNN.state_dict()`` such
+        as a run folder's ``snn.pt``, or a meta-training checkpoint (its ``"model"``).
     config : CSNNConfig
         Architecture and LIF parameters the weights must fit.
 
@@ -160,20 +238,13 @@ def load_embedder(path: str | os.PathLike, config):
     BioSNNError
         If the file cannot be read or does not fit ``config``.
     """
-    import torch
-
-    from ..embedder.csnn import CSNN
+    from .csnn import CSNN
 
     file = find_checkpoint(path)
+    _check_trained_pool(file, getattr(config, "pool", "max"))
     raw = file.read_bytes()
-    try:
-        import io
-
-        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt file, pickle refused by weights_only, ...
-        raise BioSNNError(f"checkpoint {file} cannot be loaded ({type(exc).__name__}); pass "
-                          "a file written by torch.save of a CSNN state dict or a bioSNN "
-                          "meta-training checkpoint") from None
+    state = _torch_load(io.BytesIO(raw), file, "pass a file written by torch.save of a CSNN "
+                        "state dict or a bioSNN meta-training checkpoint")
     kind, task = "state_dict", -1
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         kind, task = "meta-training", int(state.get("task", -1))
