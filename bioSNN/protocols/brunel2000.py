@@ -171,6 +171,9 @@ class Brunel2000(BrianProtocol):
     kind = "brunel2000"
     headline = ("rate_Hz", "cv_mean", "chi", "osc_freq_Hz", "state")
     figures = {"activity": "bioSNN.plots.brunel:plot_brunel_activity"}
+    populations = {"neurons": "Brunel (2000) model A LIF neuron, delta synapses; the recorded "
+                              "excitatory neurons first, then the inhibitory ones "
+                              "(neuron_index: index in the network)"}
     Params = Brunel2000Params
 
     def simulate(self, ctx):
