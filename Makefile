@@ -12,8 +12,13 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 RSTDP_BENCH_ARGS ?=
 SWEEP_BENCH_ARGS ?=
+NEST_BENCH_ARGS ?=
+# pytest-xdist workers for make test/test-all: one per core, at most 4 (each worker holds
+# its own Brian2/torch, ~1-2 GB); TEST_WORKERS=0 runs in one process. Whole files go to
+# one worker (--dist loadfile), so a module's fixtures are built once.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
 
-.PHONY: venv run paper figures test test-slow test-all bench bench-embedder bench-rstdp bench-sweep clean help
+.PHONY: venv run paper figures test test-slow test-all bench bench-embedder bench-rstdp bench-sweep bench-nest clean help
 
 help:
 	@echo "make run        install into $(VENV); run every protocol (full size where that takes"
@@ -27,6 +32,8 @@ help:
 	@echo "make bench      embedder speed/memory: seed-style snnTorch step loop vs bioSNN"
 	@echo "                and R-STDP speed (make bench-rstdp alone; RSTDP_BENCH_ARGS=...)"
 	@echo "make bench-sweep  biosnn sweep speed-up: 8 points on 2 Dask workers vs 1 (SWEEP_BENCH_ARGS=...)"
+	@echo "make bench-nest   Brunel AI and CUBA networks, NEST 3.10 vs bioSNN (cpp_standalone, cython),"
+	@echo "                 N 1000-20000, 1 and 2 threads -> bench-results/nest.json (NEST_BENCH_ARGS=--quick)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,13 +54,13 @@ figures: $(STAMP)
 	$(BIN)/biosnn figures --out $(FIGURES) --results $(OUT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" --timeout=1200 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile --timeout=1200 $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow --timeout=3600 $(PYTEST_ARGS)
 
 test-all: $(STAMP)
-	$(BIN)/python -m pytest --timeout=3600 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --timeout=3600 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_embedder.py $(BENCH_ARGS)
@@ -73,6 +80,11 @@ bench-rstdp: $(STAMP)
 # 8-point lif-fi-curve sweep twice, wall times, speed-up and efficiency (~2 min here).
 bench-sweep: $(STAMP)
 	$(BIN)/python benchmarks/sweep_speedup.py $(SWEEP_BENCH_ARGS)
+
+# NEST 3.10 vs bioSNN on the Brunel AI and CUBA networks (benchmarks/bench_nest.py; long:
+# cold cpp_standalone builds per size, the largest networks take GBs).
+bench-nest: $(STAMP)
+	$(BIN)/python benchmarks/bench_nest.py $(NEST_BENCH_ARGS)
 
 clean:
 	rm -rf $(OUT) .pytest_cache build *.egg-info

@@ -134,6 +134,34 @@ CATALOGUE: tuple[FigureEntry, ...] = (
         "Membrane potential (mV) of three neurons per LIF layer of the replayed CSNN, snnTorch "
         "(lines) and Brian2 (circles) overlaid, for the constant (A) and rate-coded (B) input",
         (9.0, 5.6)),
+    *(FigureEntry(
+        f"brunel2000-{state}", f"brunel2000-{state}", 0,
+        "bioSNN.plots.brunel:plot_brunel_activity",
+        f"Brunel (2000) model A, {label} (g {g}, eta {eta}): (A) raster of excitatory and "
+        f"inhibitory neurons, (B) population rate, (C) per-neuron rate and ISI-CV histograms; "
+        f"the measures and the state they imply in the title", (7.0, 6.0))
+      for state, label, g, eta in (("ai", "AI state", 5, 2), ("sr", "SR state", 3, 2),
+                                   ("si-fast", "SI-fast state", 6, 4),
+                                   ("si-slow", "SI-slow state", 4.5, 0.9))),
+    *(FigureEntry(
+        f"{net}-benchmark", f"{net}-benchmark", 0,
+        "bioSNN.plots.vogels_abbott:plot_vogels_abbott_activity",
+        f"The {net.upper()} benchmark of Brette et al. (2007) (Vogels & Abbott 2005; 4000 LIF "
+        f"neurons, {kind} synapses): (A) raster, (B) population rate, (C) rate and ISI-CV "
+        f"histograms", (7.0, 6.0))
+      for net, kind in (("cuba", "current-based"), ("coba", "conductance-based"))),
+    FigureEntry(
+        "stdp-mnist-100", "stdp-mnist-100", 0,
+        "bioSNN.plots.stdp_mnist:plot_receptive_fields",
+        "Diehl & Cook (2015) unsupervised STDP on MNIST: the learned input weights of every "
+        "excitatory neuron as a 28 x 28 receptive field, in a grid",
+        (6.0, 6.4)),
+    FigureEntry(
+        "conversion-mnist", "conversion-mnist", 0,
+        "bioSNN.plots.conversion:plot_accuracy_vs_steps",
+        "ANN->SNN conversion on MNIST: (A) SNN test accuracy vs number of steps T beside the "
+        "ANN's (0.3-point band), (B) synaptic operations per inference vs T beside the ANN's "
+        "multiply-accumulates", (6.4, 2.6)),
 )
 """Every publication figure, in the order ``biosnn figures`` draws them."""
 

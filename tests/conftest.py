@@ -72,3 +72,10 @@ def pytest_configure(config):
     os.environ["BIOSNN_CACHE"] = os.environ.get(
         "BIOSNN_TEST_CACHE", os.path.expanduser("~/.cache/bioSNN-tests"))
     os.environ.pop("BIOSNN_PROTOCOLS", None)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if workers > 1 and os.environ.get("PYTEST_XDIST_WORKER"):
+        # `make test` runs one pytest-xdist worker per core: torch's intra-op threads
+        # share the cores out instead of each worker oversubscribing all of them
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))

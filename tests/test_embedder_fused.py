@@ -207,3 +207,27 @@ def test_a_corrupt_cached_kernel_is_rebuilt(tmp_path, monkeypatch):
         warnings.simplefilter("error")
         assert fused_available()
     assert fused.compile_seconds is not None and path.stat().st_size > 1000
+
+
+def test_kernel_declines_other_surrogates_with_one_warning(recwarn):
+    """The kernel's backward is the fast sigmoid's: another surrogate takes the PyTorch
+    path (same spikes, that surrogate's gradient), warning once per surrogate."""
+    from bioSNN.embedder import fused
+
+    fused._declined.discard("atan")
+    p = LeakyParams(beta=0.9, slope=2.0, surrogate="atan")
+    g = torch.Generator().manual_seed(5)
+    x = (1.5 * torch.rand((6, 2, 3, 8, 8), generator=g) - 0.3)
+    a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+    pooled, counts = lif_maxpool(a, p)
+    fast_pooled, fast_counts = lif_maxpool(b, LeakyParams(beta=0.9, slope=2.0))
+    assert torch.equal(pooled, fast_pooled) and torch.equal(counts, fast_counts)
+    pooled.sum().backward()
+    fast_pooled.sum().backward()
+    assert not torch.allclose(a.grad, b.grad)  # atan's gradient, not the kernel's
+    c = x.clone().to(torch.float64).requires_grad_()  # float64: the PyTorch path anyway
+    fused._reference(c, p, None)[0].sum().backward()
+    torch.testing.assert_close(a.grad, c.grad.float(), rtol=1e-4, atol=1e-5)
+    lif_maxpool(x, p)
+    declined = [w for w in recwarn if "fused LIF/max-pool kernel" in str(w.message)]
+    assert len(declined) == 1 and "'atan'" in str(declined[0].message)

@@ -182,3 +182,55 @@ def test_lif_sequence_gradient_of_one_output_only():
 def test_lif_sequence_rejects_bad_steps():
     with pytest.raises(ValueError, match="steps must be a positive integer"):
         lif_sequence(torch.zeros(3), LeakyParams(), steps=0)
+
+
+# ------------------------------------------------------------ surrogates chosen by name
+@pytest.mark.parametrize("name, slope, snn_surrogate", [
+    ("sigmoid", 5.0, lambda k: surrogate.sigmoid(slope=k)),
+    ("atan", 2.0, lambda k: surrogate.atan(alpha=k)),
+    ("triangle", 1.0, None),  # snnTorch's "triangular" is another function (training/surrogates)
+])
+def test_named_surrogate_sequence_equals_step_loop_and_snntorch(name, slope, snn_surrogate):
+    """Two formulations agree for every surrogate (the hand-written backward of
+    lif_sequence vs autograd through lif_step), and both equal snn.Leaky with snnTorch's
+    surrogate of that name, float64."""
+    p = LeakyParams(beta=0.9, threshold=1.0, slope=slope, surrogate=name)
+    g = torch.Generator().manual_seed(7)
+    current = 1.6 * torch.rand((25, 4, 30), generator=g, dtype=torch.float64) - 0.4
+    # float32-representable loss weights: snnTorch's spikes (and so the gradient reaching
+    # its surrogate) are float32
+    w = torch.randn(current.shape, generator=g).to(torch.float64)
+    a, b = current.clone().requires_grad_(), current.clone().requires_grad_()
+    spk_ref, _ = _step_loop(a, p)
+    spk, _ = lif_sequence(b, p)
+    assert torch.equal(spk, spk_ref) and 0.05 < spk.mean() < 0.95
+    (w * spk_ref).sum().backward()
+    (w * spk).sum().backward()
+    torch.testing.assert_close(b.grad, a.grad, rtol=1e-12, atol=1e-12)
+    fast = current.clone().requires_grad_()
+    (w * lif_sequence(fast, LeakyParams(beta=0.9, slope=slope))[0]).sum().backward()
+    assert not torch.allclose(fast.grad, b.grad)  # the name changes the gradient...
+    if snn_surrogate is not None:
+        leaky = snn.Leaky(beta=torch.tensor(p.beta, dtype=torch.float64),
+                          threshold=torch.tensor(p.threshold, dtype=torch.float64),
+                          spike_grad=snn_surrogate(slope))
+        c = current.clone().requires_grad_()
+        mem, out = leaky.init_leaky(), []
+        for t in range(current.shape[0]):
+            s, mem = leaky(c[t], mem)
+            out.append(s)
+        assert torch.equal(torch.stack(out).to(torch.float64), spk)  # ...never the spikes
+        (w * torch.stack(out)).sum().backward()
+        # snnTorch evaluates its surrogate on float32 spikes' gradients (its sigmoid as
+        # k e^-kx / (e^-kx + 1)^2): equal to float32 rounding of that expression
+        torch.testing.assert_close(c.grad, b.grad, rtol=2e-5, atol=1e-6)
+
+
+def test_unknown_surrogate_name_is_rejected_naming_the_choices():
+    with pytest.raises(ValueError, match="surrogate must be one of .*atan.*fast_sigmoid"):
+        LeakyParams(surrogate="relu")
+    from bioSNN.embedder.csnn import CSNNConfig
+
+    with pytest.raises(ValueError, match="surrogate"):
+        CSNNConfig(surrogate="relu")
+    assert CSNNConfig(surrogate="atan").lif.surrogate_fn.name == "atan"

@@ -342,6 +342,27 @@ def test_protocol_quick_meets_goals_and_saves_its_graph(tmp_path, quick_spec):
     assert summary["goals_met"] and summary["graph"].endswith("g.nir")
     assert res.data["decision"].attrs["units"] == "1"
 
+    # Brian2's spike times are saved beside the counts, and they are the counts: per
+    # neuron, per sample (sample s occupies [s, s + 1) * period * dt)
+    from brian2 import ms
+
+    data, p = res.data, res.spec.params
+    period_ms = data.attrs["period_steps"] * float(p.dt / ms)
+    for key in data.attrs["layers"].split(","):
+        if f"count_{key}" not in data:
+            continue
+        t, i = data[f"{key}_spike_time"].values, data[f"{key}_spike_neuron"].values
+        assert data[f"{key}_spike_time"].attrs["units"] == "ms"
+        counts = np.zeros(data[f"count_{key}"].shape[1:], dtype=np.int64)
+        np.add.at(counts, ((t // period_ms).astype(int), i), 1)
+        assert np.array_equal(counts, data[f"count_{key}"].sel(simulator="brian2").values), key
+    from bioSNN.exchange.recording import recording_of
+
+    rec = recording_of(res)
+    assert {pop.name for pop in rec.populations} >= {"lif", "if"}
+    assert all(pop.model.startswith("NIR ") for pop in rec.populations)
+    trials = next(iv for iv in rec.intervals if iv.name == "trials")
+    assert len(trials.start) == p.n_samples
 
 @pytest.mark.parametrize("kernel,padding,stride,dilation,groups", [
     (4, "same", 1, 1, 1), (3, 0, 2, 1, 1), (3, 2, 1, 2, 2), (2, "valid", 1, 1, 1)])

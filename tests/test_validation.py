@@ -153,8 +153,12 @@ def test_cli_quick_validates_the_correct_models(capsys, tmp_path):
     status = {v["test"]: v["status"] for v in verdicts}
     assert list(status) == entry_names()
     for entry in ENTRIES:
-        if entry.test.severity == FAIL:
+        if entry.name.startswith("brunel-"):  # quick size: not Brunel's sparse network
+            assert status[entry.name] == WARN, (entry.name, out)
+        elif entry.test.severity == FAIL:
             assert status[entry.name] == PASS, (entry.name, out)
+    brunel = [v for v in verdicts if v["test"].startswith("brunel-")]
+    assert brunel and all("not judged" in v["score"]["text"] for v in brunel)
     for name, want in EXPECTED_REGIMES.items():
         assert status[name] == want, name
     for name in entry_names():

@@ -68,6 +68,10 @@ class CSNNConfig:
     beta, threshold, slope : float
         LIF parameters shared by all three spiking layers, see
         :class:`bioSNN.embedder.lif.LeakyParams` (CSNN only).
+    surrogate : str
+        Surrogate gradient of the spikes by name (``"fast_sigmoid"``, the seed's;
+        ``"sigmoid"``, ``"atan"``, ``"triangle"``); training only. Not stored in the
+        state dict.
     pool : str
         ``"max"`` (default, the seed's 2x2 max-pool) or ``"sum"`` (2x2 sum-pool: spikes
         in the window; exportable to NIR exactly). Not stored in the state dict.
@@ -85,6 +89,7 @@ class CSNNConfig:
     threshold: float = 1.0
     slope: float = 5.0
     pool: str = "max"
+    surrogate: str = "fast_sigmoid"
 
     def __post_init__(self):
         for name in ("in_channels", "image_size", "conv1_channels", "conv2_channels",
@@ -100,7 +105,7 @@ class CSNNConfig:
             if getattr(self, name) % 2 == 0:
                 raise ValueError(f"CSNNConfig.{name} must be odd ('same' padding k // 2), "
                                  f"got {getattr(self, name)}")
-        LeakyParams(self.beta, self.threshold, self.slope)  # raises on a bad value
+        LeakyParams(self.beta, self.threshold, self.slope, self.surrogate)  # raises if bad
         if self.pool not in POOLS:
             raise ValueError(f"CSNNConfig.pool must be one of {', '.join(POOLS)}, "
                              f"got {self.pool!r}")
@@ -108,7 +113,8 @@ class CSNNConfig:
     @property
     def lif(self) -> LeakyParams:
         """The LIF parameters of all three spiking layers."""
-        return LeakyParams(beta=self.beta, threshold=self.threshold, slope=self.slope)
+        return LeakyParams(beta=self.beta, threshold=self.threshold, slope=self.slope,
+                           surrogate=self.surrogate)
 
     @property
     def flat_features(self) -> int:

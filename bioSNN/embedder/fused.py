@@ -350,6 +350,18 @@ def _reference(current, p: LeakyParams, steps):
     return pooled.unflatten(0, (T, -1)), spk.sum(0).detach()
 
 
+_declined: set[str] = set()
+
+
+def _decline_surrogate(name: str) -> None:
+    """One warning per surrogate and process: the kernel's backward is the fast sigmoid's."""
+    if name not in _declined:
+        _declined.add(name)
+        warnings.warn(f"bioSNN: the fused LIF/max-pool kernel computes only the fast-sigmoid "
+                      f"surrogate; with surrogate {name!r} the PyTorch path runs (same "
+                      f"spikes, slower)", stacklevel=3)
+
+
 def lif_maxpool(current: torch.Tensor, p: LeakyParams, steps: int | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     """LIF layer followed by a 2x2 max-pool of its spikes, for all time steps.
@@ -378,7 +390,8 @@ def lif_maxpool(current: torch.Tensor, p: LeakyParams, steps: int | None = None
     Equal to ``max_pool2d`` of :func:`~bioSNN.embedder.lif.lif_sequence`'s spikes: the
     forward pass bit for bit, the gradient up to float rounding (tested). The compiled
     kernel is used for float32 CPU tensors (made contiguous) with even ``H`` and ``W``;
-    anything else takes the PyTorch path.
+    anything else takes the PyTorch path, as does a surrogate other than the fast sigmoid
+    (``p.surrogate``; one warning per surrogate and process).
     """
     if steps is not None and (not isinstance(steps, int) or steps < 1):
         raise ValueError(f"lif_maxpool: steps must be a positive integer, got {steps!r}")
@@ -388,6 +401,9 @@ def lif_maxpool(current: torch.Tensor, p: LeakyParams, steps: int | None = None
         raise ValueError(f"lif_maxpool: current must be {layout}, got shape "
                          f"{tuple(current.shape)}")
     h, w = current.shape[-2:]
+    if p.surrogate != "fast_sigmoid":
+        _decline_surrogate(p.surrogate)
+        return _reference(current, p, steps)
     if (current.dtype == torch.float32 and current.device.type == "cpu"
             and h % 2 == 0 and w % 2 == 0 and current.numel() > 0 and fused_available()):
         return _LIFMaxPool.apply(current, steps, float(p.beta), float(p.threshold),

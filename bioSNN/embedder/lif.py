@@ -1,9 +1,11 @@
 """Discrete-time leaky integrate-and-fire neuron with a surrogate gradient.
 
 A functional re-implementation of ``snntorch.Leaky`` (snnTorch 1.0.0) with its defaults
-``reset_mechanism="subtract"`` and ``reset_delay=True``, and the fast-sigmoid surrogate
-gradient of ``snntorch.surrogate.fast_sigmoid``. The pure function :func:`lif_step` is the
-core; :class:`LIF` is a thin ``nn.Module`` wrapper holding the parameters.
+``reset_mechanism="subtract"`` and ``reset_delay=True``, and by default the fast-sigmoid
+surrogate gradient of ``snntorch.surrogate.fast_sigmoid`` (any surrogate of
+:mod:`bioSNN.training.surrogates` by name: ``LeakyParams(surrogate="atan")``). The pure
+function :func:`lif_step` is the core; :class:`LIF` is a thin ``nn.Module`` wrapper
+holding the parameters.
 
 Time is counted in steps of the embedder's abstract clock; ``beta`` is the per-step decay
 factor, ``beta = exp(-dt / tau_m)`` for a membrane time constant ``tau_m`` and step ``dt``.
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..training.surrogates import SURROGATES, get_surrogate, spike
+
 __all__ = ["LeakyParams", "LIF", "lif_step", "lif_sequence", "spike_fn"]
 
 
@@ -37,13 +41,18 @@ class LeakyParams:
     threshold : float
         Firing threshold, in the (arbitrary) unit of the membrane potential; > 0.
     slope : float
-        Steepness ``k`` of the fast-sigmoid surrogate gradient; > 0. snnTorch's own
+        Steepness ``k`` of the surrogate gradient; > 0. snnTorch's own fast-sigmoid
         default is 25; the defaults here (beta 0.95, slope 5) are the seed CSNN's.
+    surrogate : str
+        The surrogate's name in :data:`bioSNN.training.surrogates.SURROGATES`:
+        ``"fast_sigmoid"`` (default, the seed's), ``"sigmoid"``, ``"atan"``,
+        ``"triangle"``. It changes the backward pass only; the spikes are the same.
     """
 
     beta: float = 0.95
     threshold: float = 1.0
     slope: float = 5.0
+    surrogate: str = "fast_sigmoid"
 
     def __post_init__(self):
         # snnTorch clamps beta to [0, 1] on every step; we reject values outside instead.
@@ -53,25 +62,18 @@ class LeakyParams:
             raise ValueError(f"LeakyParams.threshold must be > 0, got {self.threshold}")
         if not self.slope > 0.0:
             raise ValueError(f"LeakyParams.slope must be > 0 (surrogate steepness), got {self.slope}")
+        if self.surrogate not in SURROGATES:
+            raise ValueError(f"LeakyParams.surrogate must be one of "
+                             f"{', '.join(sorted(SURROGATES))}, got {self.surrogate!r}")
+
+    @property
+    def surrogate_fn(self):
+        """The :class:`~bioSNN.training.surrogates.Surrogate` with this slope."""
+        return get_surrogate(self.surrogate, self.slope)
 
 
-class _FastSigmoidSpike(torch.autograd.Function):
-    """Heaviside step forward, fast-sigmoid derivative backward."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, slope: float) -> torch.Tensor:
-        ctx.save_for_backward(x)
-        ctx.slope = slope
-        return (x > 0).to(x.dtype)
-
-    @staticmethod
-    def backward(ctx, grad_output: torch.Tensor):
-        (x,) = ctx.saved_tensors
-        return grad_output / (ctx.slope * x.abs() + 1.0) ** 2, None
-
-
-def spike_fn(x: torch.Tensor, slope: float) -> torch.Tensor:
-    """Spike nonlinearity with a fast-sigmoid surrogate gradient.
+def spike_fn(x: torch.Tensor, slope: float, surrogate: str = "fast_sigmoid") -> torch.Tensor:
+    """Spike nonlinearity with a surrogate gradient (fast sigmoid by default).
 
     Parameters
     ----------
@@ -79,6 +81,8 @@ def spike_fn(x: torch.Tensor, slope: float) -> torch.Tensor:
         Membrane potential minus threshold, any shape.
     slope : float
         Surrogate steepness ``k``.
+    surrogate : str
+        Name of the surrogate (:func:`bioSNN.training.surrogates.get_surrogate`).
 
     Returns
     -------
@@ -90,11 +94,14 @@ def spike_fn(x: torch.Tensor, slope: float) -> torch.Tensor:
     .. math::
 
         S = H(x), \\qquad \\frac{\\partial S}{\\partial x} := \\frac{1}{(k|x| + 1)^2}
+        \\quad \\text{(fast sigmoid)}
 
-    Unlike snnTorch, which returns float32 spikes whatever the input dtype, the spikes keep
-    the dtype of ``x``.
+    One autograd function for every surrogate (:func:`bioSNN.training.surrogates.spike`);
+    the fast sigmoid's backward is snnTorch's expression, bit for bit. Unlike snnTorch,
+    which returns float32 spikes whatever the input dtype, the spikes keep the dtype of
+    ``x``.
     """
-    return _FastSigmoidSpike.apply(x, slope)
+    return spike(x, get_surrogate(surrogate, slope))
 
 
 def lif_step(
@@ -129,14 +136,14 @@ def lif_step(
         S[t] &= H(U[t] - \\theta)
 
     The reset term is detached from the graph (as in snnTorch); the gradient of ``S`` uses
-    the fast-sigmoid surrogate (:func:`spike_fn`). The operations are done in snnTorch's
+    the surrogate of ``p`` (:func:`spike_fn`; fast sigmoid by default). The operations are done in snnTorch's
     order, so results agree bit for bit.
     """
     # snnTorch tests H(mem - threshold); ``mem > threshold`` is the same test in IEEE
     # arithmetic (a - b > 0 iff a > b) and saves one pass over the tensor.
     reset = (mem > p.threshold).to(mem.dtype)
     mem = p.beta * mem + current - reset * p.threshold
-    spk = spike_fn(mem - p.threshold, p.slope)
+    spk = spike(mem - p.threshold, p.surrogate_fn)
     return spk, mem
 
 
@@ -144,7 +151,7 @@ class _LIFSequence(torch.autograd.Function):
     """All ``T`` steps of :func:`lif_step` at once, with a hand-written backward pass."""
 
     @staticmethod
-    def forward(ctx, current, steps, beta, threshold, slope):
+    def forward(ctx, current, steps, beta, threshold, slope, surrogate):
         constant = steps is not None
         T = steps if constant else current.shape[0]
         shape = tuple(current.shape if constant else current.shape[1:])
@@ -163,6 +170,7 @@ class _LIFSequence(torch.autograd.Function):
             torch.gt(m, threshold, out=spk[t])
         ctx.save_for_backward(mem)
         ctx.beta, ctx.threshold, ctx.slope, ctx.constant = beta, threshold, slope, constant
+        ctx.surrogate = surrogate
         ctx.set_materialize_grads(False)
         return spk, mem
 
@@ -171,21 +179,24 @@ class _LIFSequence(torch.autograd.Function):
         (mem,) = ctx.saved_tensors
         T, beta = mem.shape[0], ctx.beta
         g = None
-        if grad_spk is not None:  # dS/dU through the fast-sigmoid surrogate
+        if grad_spk is not None and ctx.surrogate == "fast_sigmoid":  # in place, no copies
             surrogate = torch.sub(mem, ctx.threshold)
             surrogate.abs_().mul_(ctx.slope).add_(1.0).square_()
             g = torch.div(grad_spk, surrogate, out=surrogate)
+        elif grad_spk is not None:  # dS/dU through the named surrogate's derivative
+            g = get_surrogate(ctx.surrogate, ctx.slope).backward(
+                torch.sub(mem, ctx.threshold), grad_spk)
         if grad_mem is not None:
             g = grad_mem.clone() if g is None else g.add_(grad_mem)
         if g is None:
-            return None, None, None, None, None
+            return None, None, None, None, None, None
         if ctx.constant:  # dL/dI = sum_t G[t] = sum_s (1 - beta^(s+1)) / (1 - beta) g[s]
             powers = torch.arange(1, T + 1, dtype=torch.float64)
             weight = (powers if beta == 1.0 else (1 - beta ** powers) / (1 - beta)).to(g.dtype)
-            return torch.tensordot(weight, g, dims=1), None, None, None, None
+            return torch.tensordot(weight, g, dims=1), None, None, None, None, None
         for t in range(T - 2, -1, -1):  # G[t] = g[t] + beta G[t+1]
             g[t].add_(g[t + 1], alpha=beta)
-        return g, None, None, None, None
+        return g, None, None, None, None, None
 
 
 def lif_sequence(
@@ -218,7 +229,8 @@ def lif_sequence(
     Notes
     -----
     Forward as :func:`lif_step`. Backward, with the reset detached (as snnTorch) and
-    :math:`\sigma'(x) = 1/(k|x| + 1)^2`, for upstream gradients
+    :math:`\sigma'` the surrogate's derivative (fast sigmoid :math:`1/(k|x| + 1)^2` by
+    default, computed in place), for upstream gradients
     :math:`\bar S[t], \bar U[t]`:
 
     .. math::
@@ -236,7 +248,8 @@ def lif_sequence(
     if steps is None and current.dim() < 1:
         raise ValueError("lif_sequence: current must have a leading time dimension (T, ...) "
                          "or pass steps= for a constant current")
-    return _LIFSequence.apply(current, steps, float(p.beta), float(p.threshold), float(p.slope))
+    return _LIFSequence.apply(current, steps, float(p.beta), float(p.threshold), float(p.slope),
+                              p.surrogate)
 
 
 class LIF(nn.Module):
@@ -261,4 +274,5 @@ class LIF(nn.Module):
         return lif_step(current, mem, self.p)
 
     def extra_repr(self) -> str:
-        return f"beta={self.p.beta}, threshold={self.p.threshold}, slope={self.p.slope}"
+        extra = "" if self.p.surrogate == "fast_sigmoid" else f", surrogate={self.p.surrogate}"
+        return f"beta={self.p.beta}, threshold={self.p.threshold}, slope={self.p.slope}{extra}"

@@ -56,13 +56,66 @@ def _column_blocks(tr):
             for k, s in enumerate(range(0, n_c, size))]
 
 
+
+def _units_table(rec: Recording, recorded):
+    """The ``Units`` table of the recorded populations, one row per neuron, built in
+    bulk (ragged columns from flat arrays: 2 500 neurons in 0.05 s instead of 2.5 s
+    through ``add_unit`` row by row)."""
+    from hdmf.common import ElementIdentifiers, VectorData, VectorIndex
+    from pynwb.misc import Units
+
+    keys = sorted({k for pop in recorded for k in pop.parameters})
+    per_pop = [[np.asarray(t, dtype=np.float64) for t in pop.trains()] for pop in recorded]
+    trains = [t for pop_trains in per_pop for t in pop_trains]
+    n = len(trains)
+    stops = np.array([max(rec.t_stop, float(t.max()) if len(t) else 0.0) for t in trains])
+    flat = np.concatenate(trains) if n else np.zeros(0)
+    ends = np.cumsum([len(t) for t in trains]).astype(np.int64)
+
+    def column(name, description, values):
+        return VectorData(name=name, description=description, data=list(values))
+
+    population, index, model, label = [], [], [], []
+    params = {k: [] for k in keys}
+    for pop, pop_trains in zip(recorded, per_pop):
+        m = len(pop_trains)
+        population += [pop.name] * m
+        index += list(range(m))
+        model += [pop.model] * m
+        label += [pop.labels[k] for k in range(m)] if pop.labels else [""] * m
+        for k in keys:
+            params[k] += [str(pop.parameters.get(k, ""))] * m
+    columns = [
+        column("population", "population the neuron belongs to", population),
+        VectorData(name="neuron_index", description="index of the neuron within its "
+                   "population (0-based)", data=np.asarray(index, dtype=np.int64)),
+        column("model", "neuron model of the population", model),
+    ]
+    columns += [column(f"param_{k}", f"model parameter {k} of the neuron's population, with "
+                       f"its unit (empty: not a parameter of that population)", params[k])
+                for k in keys]
+    columns.append(column("label", "per-neuron label (e.g. preset name), empty if none", label))
+    spikes = VectorData(name="spike_times", description="the spike times for each unit in "
+                        "seconds", data=flat)
+    intervals = VectorData(name="obs_intervals", description="the observation intervals "
+                           "for each unit", data=np.column_stack([np.zeros(n), stops]))
+    columns += [spikes, VectorIndex(name="spike_times_index", data=ends, target=spikes),
+                intervals, VectorIndex(name="obs_intervals_index",
+                                       data=np.arange(1, n + 1, dtype=np.int64),
+                                       target=intervals)]
+    return Units(name="units", description="spike times of every simulated neuron (s), one "
+                 "row per neuron, grouped by population",
+                 resolution=rec.resolution if rec.resolution else -1.0,
+                 id=ElementIdentifiers(name="id", data=np.arange(n, dtype=np.int64)),
+                 columns=columns)
+
+
 def nwb_file(rec: Recording, species: str = UNIDENTIFIED):
     """The in-memory ``pynwb.NWBFile`` of a recording; ``species`` of the modelled
     tissue (Latin binomial or NCBI taxonomy IRI; default "unidentified")."""
     from hdmf.common import DynamicTable, VectorData
     from pynwb import NWBFile, TimeSeries
     from pynwb.file import Subject
-    from pynwb.misc import Units
 
     git = rec.provenance.get("git") or {}
     nwb = NWBFile(
@@ -92,29 +145,7 @@ def nwb_file(rec: Recording, species: str = UNIDENTIFIED):
         species=species, sex="U", date_of_birth=_start_time(rec))
     recorded = [p for p in rec.populations if p.role != "stimulus"]
     if recorded:
-        nwb.units = Units(name="units", description="spike times of every simulated neuron "
-                          "(s), one row per neuron, grouped by population",
-                          resolution=rec.resolution if rec.resolution else -1.0)
-        nwb.add_unit_column(name="population", description="population the neuron belongs to")
-        nwb.add_unit_column(name="neuron_index", description="index of the neuron within its "
-                                                             "population (0-based)")
-        nwb.add_unit_column(name="model", description="neuron model of the population")
-        keys = sorted({k for pop in recorded for k in pop.parameters})
-        for k in keys:
-            nwb.add_unit_column(name=f"param_{k}", description=f"model parameter {k} of the "
-                                f"neuron's population, with its unit (empty: not a parameter "
-                                f"of that population)")
-        nwb.add_unit_column(name="label", description="per-neuron label (e.g. preset name), "
-                                                      "empty if none")
-        for pop in recorded:
-            params = {f"param_{k}": str(pop.parameters.get(k, "")) for k in keys}
-            for k, times in enumerate(pop.trains()):
-                nwb.add_unit(spike_times=np.asarray(times, dtype=np.float64),
-                             obs_intervals=[[0.0, max(rec.t_stop, float(times.max())
-                                                      if len(times) else 0.0)]],
-                             population=pop.name, neuron_index=k, model=pop.model,
-                             **params,
-                             label=pop.labels[k] if pop.labels else "")
+        nwb.units = _units_table(rec, recorded)
     for pop in rec.populations:
         if pop.role != "stimulus":
             continue

@@ -6,7 +6,9 @@ dependence (how much: additive, multiplicative, van Rossum, Gütig) and an optio
 modulation (R-STDP), after PyNN's ``STDPMechanism`` and the eligibility-trace
 model of Izhikevich (2007); :func:`make_plastic_synapses` turns it into a
 Brian2 ``Synapses``. Each part has an interface (:class:`TimingDependence`,
-:class:`WeightDependence`, :class:`Modulation`) for user-defined parts. The
+:class:`WeightDependence`, :class:`Modulation`) for user-defined parts.
+Inhibitory STDP (Vogels, Sprekeler et al. 2011) is a timing dependence,
+Tsodyks-Markram short-term plasticity a standalone builder. The
 equations, the order of updates and the NEST parity table are in
 ``docs/plasticity.md``.
 
@@ -29,9 +31,12 @@ References
 .. [8] Fremaux, N. & Gerstner, W. (2016). Frontiers in Neural Circuits 9, 85.
    doi:10.3389/fncir.2015.00085
 """
+from .inhibitory import VogelsSprekelerTiming, vogels_sprekeler_rule
 from .modulation import DopamineModulation, Modulation, NoModulation, RewardModulation
 from .reward import add_reward_operation, apply_reward, eligibility_at
 from .rule import STDPRule, SynapseCode, make_plastic_synapses
+from .short_term import (TsodyksMarkram, make_stp_synapses, tm_regular_train,
+                         tm_regular_train_u, tm_steady_state)
 from .timing import (NearestPreCentredTiming, NearestRestrictedTiming, NearestSymmetricTiming,
                      STDPTiming, TimingDependence, TripletTiming)
 from .weights import (AdditivePotentiationMultiplicativeDepression, AdditiveWeights,
@@ -65,4 +70,13 @@ __all__ = [
     # modulation
     "NoModulation",
     "DopamineModulation",
+    # inhibitory STDP (a timing dependence; Vogels, Sprekeler et al. 2011)
+    "VogelsSprekelerTiming",
+    "vogels_sprekeler_rule",
+    # short-term plasticity (standalone builder; Tsodyks & Markram 1997)
+    "TsodyksMarkram",
+    "make_stp_synapses",
+    "tm_regular_train",
+    "tm_regular_train_u",
+    "tm_steady_state",
 ]

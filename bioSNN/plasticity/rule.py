@@ -46,7 +46,8 @@ class STDPRule:
         When spikes change the synapse (traces). Default ``STDPTiming()``
         (all-to-all pairs); also :class:`NearestSymmetricTiming`,
         :class:`NearestPreCentredTiming`, :class:`NearestRestrictedTiming`,
-        :class:`TripletTiming` or a user subclass.
+        :class:`TripletTiming`, the inhibitory
+        :class:`~bioSNN.plasticity.inhibitory.VogelsSprekelerTiming` or a user subclass.
     bounds : WeightDependence
         The weight dependence and its bounds. Default ``WeightBounds()``
         (additive, ``[0, 2]``); also :class:`MultiplicativeWeights`,

@@ -29,13 +29,12 @@ from brian2 import Hz, Quantity, ms, second
 
 from .base import TorchProtocol
 from .registry import register
-from .schema import param
+from .schema import SURROGATE_NAMES, param
 from .spec import ParamConflict
 
 __all__ = ["AudioFSDD", "AudioParams", "audio_features", "MODELS", "SURROGATE_NAMES"]
 
 MODELS = ("snn", "ann")
-SURROGATE_NAMES = ("fast_sigmoid", "sigmoid", "atan", "triangle")  # bioSNN.training.SURROGATES
 _N_DIGITS = 10
 _N_SEEDS = 4
 

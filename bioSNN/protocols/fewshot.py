@@ -27,7 +27,7 @@ from ..errors import BioSNNError
 from ..stats import ci95
 from .base import TorchProtocol
 from .registry import register
-from .schema import param
+from .schema import SURROGATE_NAMES, param
 from .spec import ParamConflict
 
 __all__ = ["FewShotProtoNet", "FewShotParams", "parse_classes", "checkpoint_dir",
@@ -91,7 +91,12 @@ class FewShotParams:
                         "exp(-dt/tau_m)")
     threshold: float = param(1.0, min=0, min_inclusive=False, doc="LIF threshold "
                              "(dimensionless membrane units)")
-    slope: float = param(5.0, min=0, min_inclusive=False, doc="fast-sigmoid surrogate slope")
+    slope: float = param(5.0, min=0, min_inclusive=False, doc="surrogate slope k (the "
+                         "seed's fast sigmoid: 5)")
+    surrogate: str = param("fast_sigmoid", choices=SURROGATE_NAMES,
+                           doc="surrogate gradient of the CSNN's spikes (bioSNN.training); "
+                           "the fused kernel has only fast_sigmoid, others run the PyTorch "
+                           "path")
     pool: str = param("max", choices=("max", "sum"), doc="2x2 pooling of the convolutional "
                       "layers (SNN and ANN): max (the seed's) or sum (exports to NIR exactly)")
     conv1_channels: int = param(16, min=1, max=1024, doc="channels of the first convolution")
@@ -182,7 +187,7 @@ class FewShotParams:
                           conv2_channels=self.conv2_channels, conv2_kernel=self.conv2_kernel,
                           embedding_dim=self.embedding_dim, num_steps=self.num_steps,
                           beta=self.beta, threshold=self.threshold, slope=self.slope,
-                          pool=self.pool)
+                          pool=self.pool, surrogate=self.surrogate)
 
     def train_config(self):
         from ..embedder.augment import Augmentation

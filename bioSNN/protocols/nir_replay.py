@@ -201,7 +201,9 @@ def replay_nir(plan, x: np.ndarray, E_L=-65 * mV, V_th=-58 * mV, dt=1 * ms, repo
     -------
     dict
         ``values``: per neuron node ``(N, T, n)`` (spikes as 0/1, LI membranes in graph
-        units), plus the input; ``output``: the first Output's value ``(N, T, n_out)``;
+        units), plus the input; ``spikes``: per spiking node, Brian2's spike times (ms,
+        from the start of the run: sample ``s`` occupies ``[s, s + 1) * period * dt``)
+        and neuron indices; ``output``: the first Output's value ``(N, T, n_out)``;
         ``scale_mV``, ``offsets``, ``n_synapses``, ``timing`` (seconds).
     """
     from brian2 import Network, StateMonitor
@@ -216,7 +218,7 @@ def replay_nir(plan, x: np.ndarray, E_L=-65 * mV, V_th=-58 * mV, dt=1 * ms, repo
     t1 = time.perf_counter()
     net.run(N * built["period"] * dt, namespace={}, report=report)
     t2 = time.perf_counter()
-    P, values = built["period"], {plan.input: x.reshape(N, T, -1)}
+    P, values, spikes = built["period"], {plan.input: x.reshape(N, T, -1)}, {}
     for k, mon in built["monitors"].items():
         o, n = built["offsets"][k], plan.layers[k].n
         if isinstance(mon, StateMonitor):
@@ -226,11 +228,13 @@ def replay_nir(plan, x: np.ndarray, E_L=-65 * mV, V_th=-58 * mV, dt=1 * ms, repo
         step = np.rint(np.asarray(mon.t[:] / dt)).astype(np.int64)
         sample, phase = np.divmod(step, P)
         out = np.zeros((N, T, n))
-        out[sample, phase - o, np.asarray(mon.i[:], dtype=np.int64)] = 1.0
+        index = np.asarray(mon.i[:], dtype=np.int64)
+        out[sample, phase - o, index] = 1.0
         values[k] = out
-    return {"values": values, "output": readout(plan, values),
+        spikes[k] = (np.asarray(mon.t[:] / ms, dtype=np.float64), index)
+    return {"values": values, "output": readout(plan, values), "spikes": spikes,
             "scale_mV": float(built["scale"] / mV), "offsets": built["offsets"],
-            "n_synapses": built["n_synapses"],
+            "n_synapses": built["n_synapses"], "period": P,
             "timing": {"build_s": t1 - t0, "run_s": t2 - t1, "total_s": time.perf_counter() - t0}}
 
 
@@ -249,6 +253,29 @@ class NIRReplay(BrianProtocol):
     kind = "nir-replay"
     headline = ("spikes_identical_min", "decision_agreement", "n_neurons")
     Params = NIRReplayParams
+
+    @staticmethod
+    def recording(data, params, rec):
+        """NWB/Neo export: each spiking node a population named by its NIR node (model:
+        its node type and the flavour), one trial per input sample."""
+        from ..exchange import Intervals
+
+        kinds = dict(zip(data.attrs["layers"].split(","), data.attrs["layer_kinds"].split(",")))
+        for pop in rec.populations:
+            if pop.name in kinds:
+                pop.model = (f"NIR {kinds[pop.name]} node replayed in Brian2 (flavour "
+                             f"{data.attrs['flavour']!r}, bioSNN.protocols.nir_replay)")
+        period = data.attrs.get("period_steps")
+        if period:
+            T = int(period) * float(np.asarray(params.dt))
+            n = data.sizes["sample"]
+            rec.t_stop = max(rec.t_stop, n * T)
+            rec.intervals.append(Intervals(
+                name="trials", start=np.arange(n) * T, stop=np.arange(1, n + 1) * T,
+                columns={"decision": data["decision"].sel(simulator="brian2").values
+                         .astype(np.int64)},
+                descriptions={"decision": "output unit with the largest summed value "
+                                          "(Brian2)"}))
 
     def simulate(self, ctx):
         import tempfile
@@ -303,6 +330,12 @@ def _dataset(p, plan, rec, ref, out_ref, decisions, source, ref_s):
             data[f"mismatch_{key}"] = ("sample", (a != b).reshape(len(a), -1).sum(1),
                                        {"units": "1", "long_name": f"{k} neuron-steps whose "
                                         "spike differs between NumPy and Brian2"})
+            t_ms, index = rec["spikes"][k]
+            data[f"{key}_spike_time"] = (f"{key}_spike", t_ms, {
+                "units": "ms", "long_name": f"Brian2 spike times of the {k} ({layer.kind}) "
+                "neurons, from the start of the run (sample s starts at s * period * dt)"})
+            data[f"{key}_spike_neuron"] = (f"{key}_spike", index.astype(np.int32), {
+                "units": "1", "long_name": f"index of the {k} neuron of each spike"})
         else:
             data[f"v_{key}"] = (("simulator", "sample", "step", dim),
                                 p.E_L / mV + rec["scale_mV"] * np.stack([a, b]),
@@ -321,6 +354,7 @@ def _dataset(p, plan, rec, ref, out_ref, decisions, source, ref_s):
         "layers": ",".join(names),
         "layer_kinds": ",".join(layer.kind for layer in plan.layers.values()),
         "scale_mV_per_unit": rec["scale_mV"], "n_synapses": int(rec["n_synapses"]),
+        "period_steps": int(rec["period"]),
         "n_neurons": int(sum(layer.n for layer in plan.layers.values())),
         "tau_m_ms": ",".join(f"{_tau_ms(layer, p):.6g}" for layer in plan.layers.values()),
     })

@@ -17,7 +17,13 @@ from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions
 
 from ..units import format_quantity, parse_quantity
 
-__all__ = ["param", "ParamInfo", "param_infos", "parse_value", "format_value"]
+__all__ = ["param", "ParamInfo", "param_infos", "parse_value", "format_value",
+           "SURROGATE_NAMES"]
+
+#: Names of the surrogate gradients a spec may choose (``surrogate = "atan"``): the keys of
+#: ``bioSNN.training.SURROGATES``, spelled out here so that reading a spec imports no
+#: torch (tests/test_audio.py checks the two agree).
+SURROGATE_NAMES = ("fast_sigmoid", "sigmoid", "atan", "triangle")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ gradients and LIF variants (pure functions plus thin modules).
 
 The manual, with the equations and the snnTorch correspondence, is ``docs/training.md``.
 """
+from .conversion import IFRun, layer_scales, normalize, percentile_scale, simulate_if
 from .decoders import (Decoded, decode_count, decode_first_spike, decode_max_membrane,
                        first_spike_times)
 from .encoders import (delta_decode, delta_encode, latency_encode, latency_times, poisson_encode,
@@ -22,4 +23,6 @@ __all__ = [
     "spike",
     # neurons
     "RESETS", "LIFParams", "LIFState", "lif_step", "lif_run", "Leaky",
+    # ANN -> SNN conversion (docs/conversion.md)
+    "percentile_scale", "layer_scales", "normalize", "simulate_if", "IFRun",
 ]

@@ -15,6 +15,7 @@ from typing import Mapping
 
 from ..errors import BioSNNError
 from .base import ValidationTest
+from .brunel import BrunelAsynchronous, BrunelState
 from .izhikevich import (CHRepeatedBursts, FSFastSpiking, IBBurstThenTonic, LTSAdaptation,
                          LTSLowThreshold, RSAdaptation, RZResonance, TCReboundBurst)
 from .lif import LIFAnalyticISI, LIFRheobase, LIFSaturation
@@ -79,6 +80,11 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(ISICVRegime("rstdp3-hidden"), "rstdp-patterns-3class"),
     Entry(FiringRateRegime("rstdp10-hidden"), "rstdp-poisson-10class"),
     Entry(ISICVRegime("rstdp10-hidden"), "rstdp-poisson-10class"),
+    Entry(BrunelState("AI"), "brunel2000-ai"),
+    Entry(BrunelAsynchronous(), "brunel2000-ai"),
+    Entry(BrunelState("SR"), "brunel2000-sr"),
+    Entry(BrunelState("SI-fast"), "brunel2000-si-fast"),
+    Entry(BrunelState("SI-slow"), "brunel2000-si-slow"),
 )
 """Every validation test, in report order."""
 
