@@ -115,3 +115,29 @@ def test_quick_run_is_deterministic_and_uses_the_dopamine_part(quick_run, monkey
     update = [obj for obj in syn.contained_objects if obj.name.startswith("dopamine_weight_update")]
     assert len(update) == 1 and update[0].abstract_code.strip() == part.weight_update(syn.plasticity_rule.bounds)
     assert update[0].when == "start" and part.update_period == spec.params.update_period
+
+
+def test_only_the_detectors_known_order_warning_is_silenced():
+    """Brian2's order-of-execution warning for the detector statement is dropped; every
+    other message is passed on after the block, also when the block raises."""
+    import logging
+
+    from brian2.utils.logger import catch_logs, get_logger
+
+    from bioSNN.protocols.distal_reward import _known_order_warning_silenced
+
+    gen, other = get_logger("brian2.codegen.generators.base"), get_logger("brian2.test_dr")
+    brian_logger = logging.getLogger("brian2")
+    with catch_logs() as seen:
+        handlers = list(brian_logger.handlers)
+        with _known_order_warning_silenced():
+            gen.warn("Came across an abstract code block ... 't_arrival_post = (role * ...'")
+            other.warn("a real warning")
+        with pytest.raises(RuntimeError):
+            with _known_order_warning_silenced():
+                other.warn("before the error")
+                raise RuntimeError("boom")
+        assert brian_logger.handlers == handlers  # its capturing handler is detached
+    messages = [m for _, _, m in seen]
+    assert "a real warning" in messages and "before the error" in messages
+    assert not any("t_arrival_post" in m for m in messages)
