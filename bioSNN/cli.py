@@ -38,7 +38,8 @@ Each run writes <out>/<protocol>/<run-id>/ with spec.toml, provenance.json, data
 summary.json and fig-*.png, and prints that folder on stdout.
 `biosnn figures` draws the publication figures (figures/README.md) from saved runs.
 `biosnn sweep` runs values x seeds on Dask (a local cluster, or --scheduler) and writes
-<out>/sweeps/<sweep-id>/ with table.csv, sweep.json and summary.png; a re-run resumes.
+<out>/sweeps/<sweep-id>/ with table.csv, sweep.json and summary.png (and phase.png for a
+brunel2000 g x eta sweep); a re-run resumes.
 """
 
 

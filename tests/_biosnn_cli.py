@@ -53,3 +53,16 @@ def biosnn(*argv, tty=False, cwd=None, pythonpath=None, timeout=900):
         reader.join(timeout=10)
         os.close(master)
     return p.returncode, out.decode(), b"".join(chunks).decode(errors="replace")
+
+
+def one_line_error(capsys, argv) -> str:
+    """``biosnn argv`` in this process (``bioSNN.cli.main``) must exit 2 with exactly one
+    ``biosnn: error: ...`` line on stderr and nothing on stdout; returns that line."""
+    from bioSNN.cli import main
+
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "", (code, out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("biosnn: error: "), err
+    return lines[0]

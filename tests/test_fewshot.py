@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from bioSNN.cli import main
+from _biosnn_cli import one_line_error
+
 from bioSNN.embedder import CSNN, CSNNConfig, EpisodeSampler
 from bioSNN.embedder import data as data_module
 from bioSNN.embedder import train as train_module
@@ -259,15 +260,6 @@ def test_protocol_resumes_to_the_same_result(tmp_path, monkeypatch, one_torch_th
 
 # ---------------------------------------------------------------- CLI errors
 
-def _one_line_error(capsys, argv):
-    code = main(argv)
-    out, err = capsys.readouterr()
-    assert code == 2 and out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("biosnn: error: "), err
-    return lines[0]
-
-
 @pytest.mark.parametrize("value, expected", [
     ("0,1,x", "parameters.train_classes: expected comma-separated digit classes 0-9"),
     ("0-2", "parameters.train_classes: needs at least n_way = 5 classes"),
@@ -275,7 +267,7 @@ def _one_line_error(capsys, argv):
     ("0,1,2,3,3", "parameters.train_classes: a class is listed twice"),
 ])
 def test_bad_class_lists_exit_2_with_one_line(capsys, tmp_path, value, expected):
-    line = _one_line_error(capsys, ["run", "fewshot-mnist-disjoint", "--quick", "--out",
+    line = one_line_error(capsys, ["run", "fewshot-mnist-disjoint", "--quick", "--out",
                                     str(tmp_path), "--set", f"train_classes={value}"])
     assert expected in line
     assert not tmp_path.joinpath("fewshot-mnist-disjoint").exists()
@@ -283,7 +275,7 @@ def test_bad_class_lists_exit_2_with_one_line(capsys, tmp_path, value, expected)
 
 def test_train_way_beyond_the_training_classes_exits_2(capsys, tmp_path):
     # disjoint: digits 0-4, each in 4 rotations = 20 training classes
-    line = _one_line_error(capsys, ["run", "fewshot-mnist-disjoint", "--quick", "--out",
+    line = one_line_error(capsys, ["run", "fewshot-mnist-disjoint", "--quick", "--out",
                                     str(tmp_path), "--set", "train_way=21"])
     assert "parameters.train_way: must be 0 (= n_way) or between 2 and the 20 training" in line
 
@@ -302,7 +294,7 @@ def test_train_way_sets_the_ways_of_training_episodes_only(tmp_path, monkeypatch
 def test_missing_data_exits_2_with_one_line(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(data_module, "_is_online", lambda timeout=2.0: False)
     monkeypatch.setenv("BIOSNN_CACHE", str(tmp_path / "cache"))
-    line = _one_line_error(capsys, ["run", "fewshot-mnist-seed", "--quick", "--no-progress",
+    line = one_line_error(capsys, ["run", "fewshot-mnist-seed", "--quick", "--no-progress",
                                     "--out", str(tmp_path / "out"),
                                     "--data-root", str(tmp_path / "nowhere")])
     assert "MNIST not found" in line and str(tmp_path / "nowhere" / "MNIST" / "raw") in line

@@ -27,34 +27,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from brian2 import (Hz, Network, SpikeGeneratorGroup, StateMonitor, defaultclock, ms, prefs)
+from brian2 import Hz, Network, StateMonitor, defaultclock, ms, prefs
 
 from bioSNN.plasticity import (TsodyksMarkram, make_plastic_synapses, make_stp_synapses,
                                vogels_sprekeler_rule)
+from _nest_parity import DT_MS, ms_of, nest_kernel, nest_parrots, relative, spike_group
 
 nest = pytest.importorskip("nest")
 
-DT_MS = 0.1
-PARROT_DELAY_MS = 1.0
 DELAY_MS = 0.1
 FLUSH_MS = 2000.0
 RTOL = 1e-9
 W_STP = 2.5
-
-
-def _ms(q) -> float:
-    return float(q / ms)
-
-
-def nest_kernel():
-    nest.ResetKernel()
-    nest.verbosity = nest.VerbosityLevel.ERROR
-    nest.resolution = DT_MS
-
-
-def relative(a, b, floor=0.0):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return np.abs(a - b) / np.maximum(np.abs(b), floor)
 
 
 # --------------------------------------------------------------------------
@@ -84,8 +68,7 @@ def stp_trains(seed: int = 2):
 def stp_biosnn(stp, trains):
     prefs.codegen.target = "numpy"
     defaultclock.dt = DT_MS * ms
-    idx = np.concatenate([np.full(len(s), k) for k, s in enumerate(trains)]).astype(int)
-    src = SpikeGeneratorGroup(len(trains), idx, np.concatenate(trains) * DT_MS * ms)
+    src = spike_group(trains)
     syn = make_stp_synapses(src, src, stp, on_pre_effect="")
     syn.connect(j="i")
     syn.w = W_STP
@@ -98,17 +81,13 @@ def stp_biosnn(stp, trains):
 def stp_nest(stp, train):
     """NEST u, x after every spike of one train (simulated in pieces) and sent weights."""
     nest_kernel()
-    gen = nest.Create("spike_generator", params={
-        "spike_times": np.round(np.asarray(train) * DT_MS - PARROT_DELAY_MS, 6).tolist(),
-        "allow_offgrid_times": True})
-    parrots = nest.Create("parrot_neuron", 2)
-    nest.Connect(gen, parrots[:1], syn_spec={"delay": PARROT_DELAY_MS})
+    parrots = nest_parrots([train]) + nest.Create("parrot_neuron")
     recorder = nest.Create("weight_recorder")
     nest.CopyModel("tsodyks2_synapse", "parity_tsodyks2", {"weight_recorder": recorder})
     nest.Connect(parrots[0], parrots[1], syn_spec={
         "synapse_model": "parity_tsodyks2", "receptor_type": 1, "delay": DELAY_MS,
-        "weight": W_STP, "U": stp.U, "u": stp.U, "x": 1.0, "tau_rec": _ms(stp.tau_rec),
-        "tau_fac": _ms(stp.tau_facil)})
+        "weight": W_STP, "U": stp.U, "u": stp.U, "x": 1.0, "tau_rec": ms_of(stp.tau_rec),
+        "tau_fac": ms_of(stp.tau_facil)})
     conn = nest.GetConnections(parrots[0], parrots[1])
     u, x, now = [], [], 0.0
     for step in train:  # stop 0.5 ms after each spike, before the next (>= 1 ms later)
@@ -185,11 +164,7 @@ def vs_biosnn(rule, pre, post, w0, post_delay_steps=0):
     postsynaptic pathway (Brian2's form of NEST's dendritic delay)."""
     prefs.codegen.target = "numpy"
     defaultclock.dt = DT_MS * ms
-    groups = []
-    for trains, shift in ((pre, 0), (post, post_delay_steps)):
-        idx = np.concatenate([np.full(len(s), k) for k, s in enumerate(trains)]).astype(int)
-        steps = np.concatenate([np.asarray(s, dtype=float) for s in trains]) - shift
-        groups.append(SpikeGeneratorGroup(len(trains), idx, steps * DT_MS * ms))
+    groups = [spike_group(pre), spike_group(post, post_delay_steps)]
     syn = make_plastic_synapses(*groups, rule, on_pre_effect="")
     syn.connect(j="i")
     syn.w = w0
@@ -208,15 +183,9 @@ def vs_nest(timing, pre, post, w0, sign=1.0, delay_ms=DELAY_MS):
     n = len(pre)
     t_end = max(max(s) for s in pre + post if s) * DT_MS
     flush = t_end + FLUSH_MS
-    gens = nest.Create("spike_generator", 2 * n)
-    for k in range(n):
-        times = [s * DT_MS - PARROT_DELAY_MS for s in pre[k]] + [flush - PARROT_DELAY_MS]
-        gens[k].set(spike_times=np.round(times, 6).tolist(), allow_offgrid_times=True)
-        post_times = [s * DT_MS - delay_ms - PARROT_DELAY_MS for s in post[k]]
-        gens[n + k].set(spike_times=np.round(post_times, 6).tolist(), allow_offgrid_times=True)
-    parrots = nest.Create("parrot_neuron", 2 * n)
-    parrots[n:].set(tau_minus=_ms(timing.tau))
-    nest.Connect(gens, parrots, "one_to_one", syn_spec={"delay": PARROT_DELAY_MS})
+    flush_step = round(flush / DT_MS)
+    parrots = nest_parrots([list(s) + [flush_step] for s in pre]) + nest_parrots(post, delay_ms)
+    parrots[n:].set(tau_minus=ms_of(timing.tau))
     recorder = nest.Create("weight_recorder")
     nest.CopyModel("vogels_sprekeler_synapse", "parity_vs", {"weight_recorder": recorder})
     for k in range(n):

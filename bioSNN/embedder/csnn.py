@@ -238,6 +238,38 @@ class CSNN(_ConvTrunk):
             return embedding, dict(zip(LAYER_NAMES, (n1, n2, spk3.sum(0).detach())))
         return embedding
 
+    def forward_activity(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Embed a batch and return every LIF layer's spikes per step, differentiable.
+
+        For training with an activity penalty (:mod:`bioSNN.embedder.activity`): the
+        convolutional LIF layers run in :func:`~bioSNN.embedder.lif.lif_sequence` and are
+        pooled afterwards (the fused kernel keeps only pooled spikes and has no gradient
+        for the others), so this is slower than :meth:`forward` and needs more memory.
+        The embedding is the same computation as :meth:`forward` (tested).
+
+        Returns
+        -------
+        embedding : torch.Tensor
+            ``(B, embedding_dim)``, as :meth:`forward`.
+        rates : dict of str to torch.Tensor
+            Spikes per step of every neuron for every image (the spike count over
+            ``num_steps`` divided by ``num_steps``), keyed by :data:`LAYER_NAMES`, shaped
+            like ``forward``'s counts; part of the graph.
+        """
+        self._check_input(x)
+        c, p = self.config, self.config.lif
+        T, b = c.num_steps, x.shape[0]
+        s1, _ = lif_sequence(self.conv1(x), p, steps=T)                   # (T, B, C1, H, W)
+        h = pool2d(s1.flatten(0, 1), c.pool)                              # (T*B, C1, H/2, W/2)
+        s2, _ = lif_sequence(self.conv2(h).unflatten(0, (T, b)), p)
+        h = pool2d(s2.flatten(0, 1), c.pool).flatten(1)                   # (T*B, flat)
+        spk3, mem3 = lif_sequence(self.fc(h).unflatten(0, (T, b)), p)     # (T, B, D)
+        mem_sum = mem3[0]
+        for t in range(1, T):  # summed in step order, as forward
+            mem_sum = mem_sum + mem3[t]
+        rates = (s1.mean(0), s2.mean(0), spk3.mean(0))
+        return mem_sum / T, dict(zip(LAYER_NAMES, rates))
+
     def forward_steps(
         self, x: torch.Tensor, return_counts: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -27,7 +27,7 @@ from bioSNN.errors import DataNotFoundError
 
 __all__ = [
     "DATA_ENV_VAR", "DEFAULT_DATA_ROOT", "MNIST_MEAN", "MNIST_STD", "ImageSet",
-    "resolve_data_root", "load_mnist",
+    "resolve_data_root", "load_mnist", "try_download",
 ]
 
 #: Environment variable naming the data folder.
@@ -94,6 +94,27 @@ def _is_online(timeout: float = 2.0) -> bool:
         return False
 
 
+def try_download(download: bool | None, fetch, root) -> str | None:
+    """Call ``fetch()`` (a torchvision download) if ``download`` allows it: ``True``, or
+    ``None`` on a machine that is online.
+
+    Returns
+    -------
+    str or None
+        None if ``fetch`` ran without error; otherwise why there is no download, worded
+        for the "not found" error message.
+    """
+    if download or (download is None and _is_online()):
+        try:
+            fetch()
+            return None
+        except Exception as exc:  # network, disk or checksum errors alike
+            return f"the download into {root} failed: {str(exc).strip().splitlines()[0]}"
+    if download is None:
+        return "the machine is offline, so no download was attempted"
+    return "downloading is disabled (download=False)"
+
+
 def load_mnist(
     train: bool, data_root: str | os.PathLike | None = None, download: bool | None = None
 ) -> ImageSet:
@@ -127,15 +148,9 @@ def load_mnist(
     raw = root / "MNIST" / "raw"
     missing = [f for f in _MNIST_FILES if not (raw / f).is_file()]
     if missing:
-        reason = "downloading is disabled (download=False)"
-        if download or (download is None and _is_online()):
-            try:
-                MNIST(root, train=train, download=True)
-                missing = []
-            except Exception as exc:  # network, disk or checksum errors alike
-                reason = f"the download into {root} failed: {str(exc).strip().splitlines()[0]}"
-        elif download is None:
-            reason = "the machine is offline, so no download was attempted"
+        reason = try_download(download, lambda: MNIST(root, train=train, download=True), root)
+        if reason is None:
+            missing = []
     if missing:
         raise DataNotFoundError(
             f"MNIST not found: looked in {raw} (from {_source(data_root)}) for "

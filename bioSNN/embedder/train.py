@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import BioSNNError
+from .activity import activity_penalty
 from .augment import Augmentation, augment
 from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from .episodes import Episode, EpisodeSampler
@@ -65,6 +66,13 @@ class TrainConfig:
         Keep the weights with the best validation accuracy (ties: the earlier).
     checkpoint_every : int
         Write a checkpoint every ``checkpoint_every`` tasks and at the end (0: never).
+    rate_penalty : float
+        Weight :math:`\\lambda` of the activity penalty
+        (:func:`bioSNN.embedder.activity.activity_penalty`) added to the loss of models
+        that have ``forward_activity`` (the CSNN; the ANN has no spikes); 0: off. The
+        recorded loss curve stays the cross-entropy.
+    rate_min, rate_max : float
+        The penalty's bounds in spikes per step (rate x dt); 0 leaves a bound out.
     """
 
     n_tasks: int
@@ -78,6 +86,9 @@ class TrainConfig:
     val_every: int = 0
     early_stopping: bool = False
     checkpoint_every: int = 0
+    rate_penalty: float = 0.0
+    rate_min: float = 0.0
+    rate_max: float = 0.0
 
     def __post_init__(self):
         if self.n_tasks < 0:
@@ -90,6 +101,15 @@ class TrainConfig:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if self.early_stopping and not self.val_every:
             raise ValueError("early_stopping needs validation (val_every > 0)")
+        if self.rate_penalty < 0:
+            raise ValueError(f"rate_penalty must be >= 0, got {self.rate_penalty}")
+        if self.rate_penalty:
+            if not 0 <= self.rate_min < 1 or not 0 <= self.rate_max <= 1 or \
+                    not (self.rate_min or self.rate_max) or \
+                    (self.rate_max and self.rate_min >= self.rate_max):
+                raise ValueError(f"rate_penalty needs 0 <= rate_min < rate_max <= 1 spikes "
+                                 f"per step (either may be 0, not both), got "
+                                 f"rate_min={self.rate_min}, rate_max={self.rate_max}")
 
 
 @dataclass
@@ -267,9 +287,15 @@ def meta_train(
                 group["lr"] = lr_at(c, i)
             model.train()
             optimizer.zero_grad()
-            logits = episode_logits(model(batch), episode, c)
+            penalty = None
+            if c.rate_penalty and hasattr(model, "forward_activity"):
+                emb, rates = model.forward_activity(batch)
+                penalty = c.rate_penalty * activity_penalty(rates, c.rate_min, c.rate_max)
+            else:
+                emb = model(batch)
+            logits = episode_logits(emb, episode, c)
             loss = F.cross_entropy(logits, episode.query_labels)
-            loss.backward()
+            (loss if penalty is None else loss + penalty).backward()
             optimizer.step()
             loss_curve[i] = loss.item()
             acc_curve[i] = (logits.detach().argmax(1) == episode.query_labels).double().mean().item()

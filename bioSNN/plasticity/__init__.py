@@ -31,6 +31,7 @@ References
 .. [8] Fremaux, N. & Gerstner, W. (2016). Frontiers in Neural Circuits 9, 85.
    doi:10.3389/fncir.2015.00085
 """
+from .dopamine_nest import NESTDopamineModulation
 from .inhibitory import VogelsSprekelerTiming, vogels_sprekeler_rule
 from .modulation import DopamineModulation, Modulation, NoModulation, RewardModulation
 from .reward import add_reward_operation, apply_reward, eligibility_at
@@ -70,6 +71,7 @@ __all__ = [
     # modulation
     "NoModulation",
     "DopamineModulation",
+    "NESTDopamineModulation",
     # inhibitory STDP (a timing dependence; Vogels, Sprekeler et al. 2011)
     "VogelsSprekelerTiming",
     "vogels_sprekeler_rule",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import STYLE_FILE, figure
+from .style import STYLE_FILE, own_axes
 
 __all__ = ["plot_spectrogram", "plot_spike_raster", "plot_learning_curves",
            "plot_audio_overview"]
@@ -17,19 +17,13 @@ _COLOURS = {"snn": "C0", "ann": "C1"}
 _LABELS = {"snn": "SNN (recurrent LIF)", "ann": "ANN (GRU)"}
 
 
-def _own_axes(ax, size):
-    if ax is None:
-        fig, axes = figure(1, 1, size=size)
-        return fig, axes[0, 0]
-    return ax.figure, ax
-
 
 def plot_spectrogram(results, example: int = 0, ax=None, labels: bool = True):
     """Filterbank level (frames x mel channels, 0-1) of example recording ``example``."""
     import matplotlib.pyplot as plt
 
     data = results.data
-    fig, ax = _own_axes(ax, (3.0, 2.4))
+    fig, ax = own_axes(ax, (3.0, 2.4))
     lv = data["example_level"].values[example]
     t = data["frame_time"].values
     hop = float(data.attrs.get("hop_ms", t[1] - t[0] if len(t) > 1 else 10.0))
@@ -49,7 +43,7 @@ def plot_spike_raster(results, example: int = 0, ax=None, labels: bool = True):
     import matplotlib.pyplot as plt
 
     data = results.data
-    fig, ax = _own_axes(ax, (3.0, 2.4))
+    fig, ax = own_axes(ax, (3.0, 2.4))
     spk = data["example_spikes"].values[example]
     t = data["frame_time"].values
     n_ch = int(data.attrs["channels"])
@@ -75,7 +69,7 @@ def plot_learning_curves(results, ax=None):
     import matplotlib.pyplot as plt
 
     data = results.data
-    fig, ax = _own_axes(ax, (5.0, 3.0))
+    fig, ax = own_axes(ax, (5.0, 3.0))
     epoch = data["epoch"].values
     with plt.style.context(str(STYLE_FILE)):
         for m in [str(v) for v in data["model"].values]:

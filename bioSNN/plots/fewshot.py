@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..stats import mean_ci95
-from .style import STYLE_FILE, figure, panel_letter
+from .style import STYLE_FILE, figure, panel_letter, own_axes
 
 __all__ = ["plot_training_curve", "plot_accuracy", "plot_embedding_map", "plot_firing_rates",
            "plot_fewshot_overview", "running_mean"]
@@ -32,12 +32,6 @@ def running_mean(x: np.ndarray, window: int) -> np.ndarray:
 
 
 
-def _own_axes(ax, size):
-    if ax is None:
-        fig, axes = figure(1, 1, size=size)
-        return fig, axes[0, 0]
-    return ax.figure, ax
-
 
 def _models(data):
     return [str(m) for m in data["model"].values]
@@ -49,7 +43,7 @@ def plot_training_curve(results, ax=None, window: int | None = None):
     import matplotlib.pyplot as plt
 
     data = results.data
-    fig, ax = _own_axes(ax, (5.0, 3.2))
+    fig, ax = own_axes(ax, (5.0, 3.2))
     n = data.sizes["task"]
     window = window or max(1, min(50, n // 10))
     task = data["task"].values
@@ -79,7 +73,7 @@ def plot_accuracy(results, ax=None):
     import matplotlib.pyplot as plt
 
     data, p = results.data, results.spec.params
-    fig, ax = _own_axes(ax, (3.6, 3.2))
+    fig, ax = own_axes(ax, (3.6, 3.2))
     models = _models(data)
     with plt.style.context(str(STYLE_FILE)):
         for k, m in enumerate(models):
@@ -108,7 +102,7 @@ def plot_embedding_map(results, ax=None, model: str = "snn"):
     import matplotlib.pyplot as plt
 
     data = results.data
-    fig, ax = _own_axes(ax, (4.2, 3.6))
+    fig, ax = own_axes(ax, (4.2, 3.6))
     xy = data["embedding_map"].sel(model=model).values
     labels = data["embed_label"].values
     with plt.style.context(str(STYLE_FILE)):
@@ -123,8 +117,12 @@ def plot_embedding_map(results, ax=None, model: str = "snn"):
         ax.set_xlabel("t-SNE 1 (a.u.)")
         ax.set_ylabel("t-SNE 2 (a.u.)")
         ax.set_title(f"{_LABELS[model]} embeddings of test images")
-        ax.legend(title="class", loc="upper left", bbox_to_anchor=(1.0, 1.0), markerscale=2,
-                  handletextpad=0.1)
+        n_classes = len(np.unique(labels))
+        if n_classes <= 12:
+            ax.legend(title="class", loc="upper left", bbox_to_anchor=(1.0, 1.0), markerscale=2,
+                      handletextpad=0.1)
+        else:  # a legend of dozens of class numbers says nothing
+            ax.set_title(f"{_LABELS[model]} embeddings of test images ({n_classes} classes)")
     return fig
 
 
@@ -134,7 +132,7 @@ def plot_firing_rates(results, ax=None):
     import matplotlib.pyplot as plt
 
     data = results.data
-    fig, ax = _own_axes(ax, (4.2, 3.2))
+    fig, ax = own_axes(ax, (4.2, 3.2))
     layers = data.attrs.get("layers", "lif1,lif2,lif3").split(",")
     dt_ms = float(data.attrs.get("dt_ms", 1.0))
     with plt.style.context(str(STYLE_FILE)):

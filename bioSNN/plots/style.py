@@ -10,7 +10,7 @@ STYLE_FILE = Path(__file__).with_name("biosnn.mplstyle")
 DPI = 150
 """Resolution (dots per inch) of every saved PNG."""
 
-__all__ = ["STYLE_FILE", "DPI", "figure", "panel_letter", "save_figure"]
+__all__ = ["STYLE_FILE", "DPI", "figure", "own_axes", "panel_letter", "save_figure"]
 
 # Metadata that would make two savings of the same figure differ (dates, versions)
 # is left out, so the same Results always give byte-identical files.
@@ -37,6 +37,15 @@ def figure(nrows=1, ncols=1, *, size=(6.0, 3.0), **kw):
         axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
     return fig, axes
 
+
+
+def own_axes(ax, size):
+    """``(figure, ax)``: the given axes and their figure, or a new one-panel figure of
+    ``size`` (inches) when ``ax`` is None (figure functions drawn alone or into a panel)."""
+    if ax is None:
+        fig, axes = figure(1, 1, size=size)
+        return fig, axes[0, 0]
+    return ax.figure, ax
 
 def panel_letter(ax, letter: str) -> None:
     """Bold panel letter at the top-left corner of ``ax``."""

@@ -27,6 +27,7 @@ import numpy as np
 import xarray as xr
 from brian2 import Hz, Quantity, ms, second
 
+from ._curves import epoch_curves
 from .base import TorchProtocol
 from .registry import register
 from .schema import SURROGATE_NAMES, param
@@ -317,16 +318,8 @@ class AudioFSDD(TorchProtocol):
         n_in = test_spikes.shape[-1]
         return xr.Dataset(
             {
-                "train_loss": (("model", "epoch"), np.stack([out[m][0]["loss"] for m in MODELS]),
-                               {"units": "1", "long_name": "mean training cross-entropy"}),
-                "train_accuracy": (("model", "epoch"),
-                                   np.stack([out[m][0]["acc"] for m in MODELS]),
-                                   {"units": "1", "long_name": "training accuracy during the "
-                                    "epoch"}),
-                "test_accuracy_curve": (("model", "epoch"),
-                                        np.stack([out[m][0]["test_acc"] for m in MODELS]),
-                                        {"units": "1", "long_name": "test accuracy after each "
-                                         "epoch (reported only; never used to choose weights)"}),
+                **epoch_curves({m: out[m][0] for m in MODELS}, MODELS,
+                               "(reported only; never used to choose weights)"),
                 "train_time": ("model", np.array([out[m][2] for m in MODELS]),
                                {"units": "s", "long_name": "training wall time (test passes "
                                 "excluded)"}),

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SpecError
 from .cluster import _execute
 from .definition import CONNECT_TIMEOUT_S, DEFAULT_RETRIES
+from .figures import draw_sweep_figures
 
 if TYPE_CHECKING:
     from .definition import Sweep
@@ -42,6 +43,8 @@ class SweepOutcome:
         Points found finished before submitting, points submitted, points failed.
     wall_time_s : float
         Wall time of the whole sweep (s).
+    extra_figures : list of Path
+        Figures beyond the summary (:mod:`bioSNN.sweep.figures`, e.g. ``phase.png``).
     """
 
     sweep: Sweep
@@ -55,6 +58,7 @@ class SweepOutcome:
     n_run: int
     n_failed: int
     wall_time_s: float
+    extra_figures: list = field(default_factory=list)
 
 
 def run_sweep(sweep: Sweep, *, out: str | os.PathLike = "results", scheduler: str | None = None,
@@ -145,15 +149,17 @@ def run_sweep(sweep: Sweep, *, out: str | os.PathLike = "results", scheduler: st
     except SpecError as err:
         raise SpecError(err.source, err.field, f"{err.message} (table written: {table_path})"
                         ) from None
-    figure_path = None
+    figure_path, extra = None, []
     if chosen is not None:
         figure_path = _draw_summary(folder, chosen, sweep)
         definition["metric"] = chosen
         atomic_write_text(folder / "sweep.json", dumps_json(definition))
+    if any(r["status"] == "ok" for r in rows):
+        extra = draw_sweep_figures(folder, sweep)
     return SweepOutcome(sweep=sweep, folder=folder, table_path=table_path, columns=columns,
                         rows=rows, metric=chosen, figure_path=figure_path, n_reused=n_reused,
                         n_run=len(tasks), n_failed=sum(r["status"] == "failed" for r in rows),
-                        wall_time_s=time.perf_counter() - t0)
+                        wall_time_s=time.perf_counter() - t0, extra_figures=extra)
 
 
 def _draw_summary(folder: Path, metric: str, sweep: Sweep) -> Path:

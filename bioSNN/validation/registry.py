@@ -19,6 +19,8 @@ from .brunel import BrunelAsynchronous, BrunelState
 from .izhikevich import (CHRepeatedBursts, FSFastSpiking, IBBurstThenTonic, LTSAdaptation,
                          LTSLowThreshold, RSAdaptation, RZResonance, TCReboundBurst)
 from .lif import LIFAnalyticISI, LIFRheobase, LIFSaturation
+from .plasticity_experiments import (SjostromFrequencyData, SjostromFrequencyPattern,
+                                     WangTriplets)
 from .regimes import FiringRateRegime, ISICVRegime, MembraneRegime
 from .stdp import STDPBiPoo, STDPRecoversRule
 
@@ -55,6 +57,7 @@ class Entry:
 
 
 _BI_POO = MappingProxyType({"tau_plus": "16.8 ms", "tau_minus": "33.7 ms"})
+_TRIPLET_MINIMAL = MappingProxyType({"timing": "triplet-minimal"})
 
 ENTRIES: tuple[Entry, ...] = (
     Entry(RSAdaptation(), "izhikevich-patterns"),
@@ -70,6 +73,13 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(LIFSaturation(), "lif-fi-curve"),
     Entry(STDPRecoversRule(), "stdp-window"),
     Entry(STDPBiPoo(), "stdp-window", overrides=_BI_POO),
+    Entry(SjostromFrequencyPattern(), "sjostrom-frequency"),
+    Entry(SjostromFrequencyData(), "sjostrom-frequency"),
+    Entry(SjostromFrequencyPattern("sjostrom-frequency-pattern-minimal"), "sjostrom-frequency",
+          overrides=_TRIPLET_MINIMAL),
+    Entry(SjostromFrequencyData("sjostrom-frequency-data-minimal"), "sjostrom-frequency",
+          overrides=_TRIPLET_MINIMAL),
+    Entry(WangTriplets(), "wang-triplets"),
     Entry(MembraneRegime("rest"), "membrane-probe"),
     Entry(MembraneRegime("tau-m"), "membrane-probe"),
     Entry(MembraneRegime("threshold"), "membrane-probe"),
