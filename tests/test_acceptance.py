@@ -20,9 +20,12 @@ from pathlib import Path
 import pytest
 
 from _biosnn_cli import COMMAND, biosnn
+from _figure_checks import assert_figures_are_sound
 from bioSNN.protocols.registry import get_kind
 from bioSNN.protocols.spec import find_spec
 from bioSNN.results import REQUIRED_FILES
+from bioSNN.validation import FAIL, PASS, WARN
+from bioSNN.validation.registry import ENTRIES, entry_names
 
 HAVE_DATA = bool(os.environ.get("BIOSNN_DATA"))
 
@@ -38,15 +41,18 @@ PROTOCOLS = _listed_protocols()
 
 def _terminal_representatives(names) -> set[str]:
     """One protocol per way progress reaches a terminal: Brian2 target (numpy and cython:
-    Python report; cpp_standalone: the binary's own), torch training bars, with or without
-    a dataset. The pipe run (every protocol) is the user's default path; the terminal run
-    checks the in-place line of each of these paths once."""
-    seen = {}
+    Python report; cpp_standalone: the binary's own) or torch training bars; of each, the
+    one with the shortest quick run (its spec's [runtime]). The pipe run (every protocol)
+    is the user's default path; the terminal run checks the in-place line of each of
+    these paths once."""
+    best = {}
     for name in sorted(names):
         spec = find_spec(name)
-        kind = get_kind(spec.kind)
-        seen.setdefault((spec.target, kind.uses_brian, kind.uses_data), name)
-    return set(seen.values())
+        key = (spec.target, get_kind(spec.kind).uses_brian)
+        quick_s = dict(spec.runtime or {}).get("quick", float("inf"))
+        if key not in best or quick_s < best[key][0]:
+            best[key] = (quick_s, name)
+    return {name for _, name in best.values()}
 
 
 TERMINAL = _terminal_representatives(PROTOCOLS)
@@ -138,6 +144,7 @@ def test_figures_quick_with_default_options(results, tmp_path):
         pytest.skip("BIOSNN_DATA is not set (few-shot and replay figures)")
     from bioSNN.figures import CATALOGUE
 
+    runs_before = sorted(p for p in results.glob("*/*"))
     code, out, err = biosnn("figures", "--quick", "--out", tmp_path / "fig", "--results", results)
     assert code == 0, err[-3000:]
     assert "Traceback" not in err
@@ -145,16 +152,60 @@ def test_figures_quick_with_default_options(results, tmp_path):
     assert sorted(p.name for p in written) == sorted(
         f"{e.name}.{fmt}" for e in CATALOGUE for fmt in ("png", "pdf"))
     assert all(p.stat().st_size > 1000 for p in written)
+    assert_figures_are_sound(CATALOGUE, tmp_path / "fig")
     assert "biosnn figures:" in err and "protocol runs" in err  # the plan is printed first
+    # every figure was drawn from a run `biosnn run --quick` made above: none ran again
+    assert sorted(p for p in results.glob("*/*")) == runs_before
 
 
-def test_validate_quick_with_default_options(results, tmp_path):
-    code, out, err = biosnn("validate", "--quick", "--results", results, "--out", tmp_path / "v")
+#: Regime entries whose quick-size verdict is known (the others of severity ``fail`` pass).
+EXPECTED_REGIMES = {"regime-rest": PASS, "regime-tau-m": WARN, "regime-threshold": WARN,
+                    "regime-refractory": WARN, "regime-rate-lif-poisson-trace": WARN,
+                    "regime-cv-lif-poisson-trace": PASS}
+
+
+def test_validate_quick_validates_the_correct_models(results, tmp_path):
+    """`biosnn validate --quick` on the quick runs above (the correct models): every test of
+    severity ``fail`` passes, the Brunel states warn "not judged" (quick size is not
+    Brunel's sparse network), the regimes give their known verdicts; a second call reuses
+    every run."""
+    report_dir = tmp_path / "v"
+    code, out, err = biosnn("validate", "--quick", "--results", results, "--out", report_dir)
     assert code == 0, err[-3000:]
     assert "Traceback" not in err
-    assert (tmp_path / "v" / "report.md").is_file()
-    verdicts = json.loads((tmp_path / "v" / "verdicts.json").read_text())
-    assert verdicts and "0 fail" in out
+    text = (report_dir / "report.md").read_text()
+    assert "| test | observation | prediction | score | status | citation |" in text
+    verdicts = json.loads((report_dir / "verdicts.json").read_text())["verdicts"]
+    status = {v["test"]: v["status"] for v in verdicts}
+    assert list(status) == entry_names()
+    for entry in ENTRIES:
+        if entry.name.startswith("brunel-"):
+            assert status[entry.name] == WARN, (entry.name, out)
+        elif entry.test.severity == FAIL:
+            assert status[entry.name] == PASS, (entry.name, out)
+    brunel = [v for v in verdicts if v["test"].startswith("brunel-")]
+    assert brunel and all("not judged" in v["score"]["text"] for v in brunel)
+    for name, want in EXPECTED_REGIMES.items():
+        assert status[name] == want, name
+    for name in entry_names():
+        assert name in out or name[:20] in out  # the printed table (names may wrap)
+    assert f"{len(ENTRIES)} tests:" in out and "0 fail" in out
+    figures = sorted(p.name for p in (report_dir / "figures").iterdir())
+    assert {"izhikevich-patterns.png", "membrane-probe.png", "lif-fi-curve.png",
+            "stdp-window.png", "stdp-window-bi-poo.png", "membrane-regimes.png",
+            "firing-regime.png"} <= set(figures)
+    for name in figures:
+        assert f"figures/{name}" in text
+
+    # a second call reuses every run (the override runs the first call made included)
+    before = sorted(p for p in results.glob("*/*"))
+    code, out, err = biosnn("validate", "--quick", "--results", results,
+                            "--only", "izhikevich-RS-adaptation", "--only", "stdp-window-bi-poo",
+                            "--out", tmp_path / "second")
+    assert code == 0, err[-3000:]
+    assert sorted(p for p in results.glob("*/*")) == before
+    assert err.count("validate: reusing") == 2
+    assert "2 tests: 2 pass" in out
 
 
 def test_sweep_two_points_quick_with_default_options(tmp_path):

@@ -70,11 +70,20 @@ def test_no_reward_no_learning(quick_spec):
     np.testing.assert_allclose(W[-1].sum(axis=0), W[-1].sum(axis=0)[0])
 
 
+@pytest.fixture(scope="module")
+def numpy_quick():
+    """The quick spec and its numpy run: the reference both compiled targets must equal."""
+    from bioSNN.protocols import find_spec
+
+    spec = find_spec("rstdp-patterns-3class").resolve(quick=True)
+    return spec, run(spec, "numpy")
+
+
 @pytest.mark.compiled
 @pytest.mark.parametrize("target", ["cython", "cpp_standalone"])
-def test_targets_identical(quick_spec, target):
-    spec = quick_spec("rstdp-patterns-3class")
-    a, b = run(spec, "numpy"), run(spec, target)
+def test_targets_identical(numpy_quick, target):
+    spec, a = numpy_quick
+    b = run(spec, target)
     for var in ("output_spike_time", "output_spike_neuron", "hidden_spike_time", "label"):
         np.testing.assert_array_equal(a.data[var].values, b.data[var].values)
     np.testing.assert_allclose(a.data["weights"].values, b.data["weights"].values, atol=1e-12)

@@ -1,11 +1,11 @@
 """Validation framework: the pattern, spike statistics, burst detection, registry, CLI.
 
-The CLI test runs every registered test on the quick specs (the correct models): every
-test with severity ``fail`` must pass; the regimes give their known pass/warn.
+The CLI run of every registered test on the quick specs (the correct models: every test
+with severity ``fail`` must pass; the regimes give their known pass/warn) is
+``test_validate_quick_validates_the_correct_models`` in tests/test_acceptance.py.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -136,50 +136,8 @@ def test_cli_unknown_test_exits_2(capsys, tmp_path):
     assert not any(tmp_path.iterdir())  # nothing ran
 
 
-EXPECTED_REGIMES = {"regime-rest": PASS, "regime-tau-m": WARN, "regime-threshold": WARN,
-                    "regime-refractory": WARN, "regime-rate-lif-poisson-trace": WARN,
-                    "regime-cv-lif-poisson-trace": PASS}
-
-
-def test_cli_quick_validates_the_correct_models(capsys, tmp_path):
-    results = tmp_path / "results"
-    code, out, err = run_cli(capsys, "validate", "--quick", "--results", str(results),
-                             "--no-progress")
-    assert code == 0, out
-    report = results / "validation" / "report.md"
-    text = report.read_text()
-    assert "| test | observation | prediction | score | status | citation |" in text
-    verdicts = json.loads((results / "validation" / "verdicts.json").read_text())["verdicts"]
-    status = {v["test"]: v["status"] for v in verdicts}
-    assert list(status) == entry_names()
-    for entry in ENTRIES:
-        if entry.name.startswith("brunel-"):  # quick size: not Brunel's sparse network
-            assert status[entry.name] == WARN, (entry.name, out)
-        elif entry.test.severity == FAIL:
-            assert status[entry.name] == PASS, (entry.name, out)
-    brunel = [v for v in verdicts if v["test"].startswith("brunel-")]
-    assert brunel and all("not judged" in v["score"]["text"] for v in brunel)
-    for name, want in EXPECTED_REGIMES.items():
-        assert status[name] == want, name
-    for name in entry_names():
-        assert name in out or name[:20] in out  # the printed table (names may wrap)
-    assert f"{len(ENTRIES)} tests:" in out and "0 fail" in out
-    figures = sorted(p.name for p in (results / "validation" / "figures").iterdir())
-    assert {"izhikevich-patterns.png", "membrane-probe.png", "lif-fi-curve.png",
-            "stdp-window.png", "stdp-window-bi-poo.png", "membrane-regimes.png",
-            "firing-regime.png"} <= set(figures)
-    for name in figures:
-        assert f"figures/{name}" in text
-
-    # a second call reuses every run
-    before = sorted(p for p in results.glob("*/*") if p.name != "figures")
-    code, out, err = run_cli(capsys, "validate", "--quick", "--results", str(results),
-                             "--only", "izhikevich-RS-adaptation", "--only", "stdp-window-bi-poo",
-                             "--out", str(tmp_path / "second"))
-    assert code == 0
-    assert sorted(p for p in results.glob("*/*") if p.name != "figures") == before
-    assert err.count("validate: reusing") == 2
-    assert "2 tests: 2 pass" in out
+# `biosnn validate --quick` over every registered test (the correct models must pass) is in
+# tests/test_acceptance.py: it reuses the quick runs of every shipped protocol made there.
 
 
 def test_cli_exits_1_when_a_test_fails(capsys, tmp_path, monkeypatch):

@@ -47,7 +47,8 @@ from .registry import register
 from .schema import param
 from .spec import ParamConflict
 
-__all__ = ["STDPWindow", "STDPWindowParams", "analytic_window", "fit_window", "window_features"]
+__all__ = ["STDPWindow", "STDPWindowParams", "analytic_window", "clock_dt_ms", "fit_window",
+           "window_features"]
 
 _T = STDPTiming()
 _B = WeightBounds()
@@ -78,6 +79,10 @@ class STDPWindowParams:
                                      doc="time between pairings (Bi & Poo 1998: 1 s)")
     dt: Quantity = param(0.1 * ms, unit=ms, min=0, min_inclusive=False, max=1,
                          doc="integration time step (spike times lie on its grid)")
+    coarsest_clock: bool = param(True, doc="run on the coarsest exact clock (the largest "
+                                           "multiple of dt whose grid holds every spike time; "
+                                           "the traces are event-driven, so the weights are "
+                                           "the same); false: step every dt")
 
     def check(self):
         if not self.delta_t_max > self.delta_t_min:
@@ -123,6 +128,16 @@ def pairing_times(p: STDPWindowParams) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return idx, t_pre.ravel(), idx.copy(), t_post.ravel()
 
 
+def clock_dt_ms(p: STDPWindowParams, *times_ms: np.ndarray) -> float:
+    """The step the run uses: ``p.dt``, or with ``coarsest_clock`` the largest multiple of
+    ``p.dt`` whose grid holds every spike time in ``times_ms`` (their gcd in ticks of dt)."""
+    dt_ms = float(p.dt / ms)
+    if not p.coarsest_clock:
+        return dt_ms
+    ticks = np.rint(np.concatenate(times_ms) / dt_ms).astype(np.int64)
+    return float(np.gcd.reduce(ticks)) * dt_ms
+
+
 @register
 class STDPWindow(BrianProtocol):
     """Weight change per pre/post pairing as a function of the lag (one synapse per lag)."""
@@ -137,14 +152,16 @@ class STDPWindow(BrianProtocol):
         lags = p.lags_ms()
         n = len(lags)
         i_pre, t_pre, i_post, t_post = pairing_times(p)
-        pre = SpikeGeneratorGroup(n, i_pre, t_pre * ms, name="pre")
-        post = SpikeGeneratorGroup(n, i_post, t_post * ms, name="post")
-        syn = make_plastic_synapses(pre, post, p.rule, on_pre_effect="", name="stdp")
+        clock = clock_dt_ms(p, t_pre, t_post)
+        pre = SpikeGeneratorGroup(n, i_pre, t_pre * ms, dt=clock * ms, name="pre")
+        post = SpikeGeneratorGroup(n, i_post, t_post * ms, dt=clock * ms, name="post")
+        syn = make_plastic_synapses(pre, post, p.rule, on_pre_effect="", name="stdp",
+                                    dt=clock * ms)
         syn.connect(i=np.arange(n), j=np.arange(n))
         syn.w = p.w_init
         last = max(t_pre.max(), t_post.max())
         net = Network(pre, post, syn)
-        net.run((last + 2 * float(p.dt / ms)) * ms, report=ctx.report, report_period=1 * second,
+        net.run((last + 2 * clock) * ms, report=ctx.report, report_period=1 * second,
                 namespace={})
         w = np.asarray(syn.w[:], dtype=float)
         return xr.Dataset(
@@ -157,7 +174,7 @@ class STDPWindow(BrianProtocol):
                                 {"units": "1", "long_name": "pair-rule window (no clipping)"}),
             },
             coords={"lag": ("lag", lags, {"units": "ms", "long_name": "t_post - t_pre"})},
-            attrs={"w_init": p.w_init, "n_pairings": p.n_pairings},
+            attrs={"w_init": p.w_init, "n_pairings": p.n_pairings, "clock_dt_ms": clock},
         )
 
     @staticmethod
