@@ -181,6 +181,11 @@ def standalone_progress(enabled: bool):
             os.environ[_ENV] = old
 
 
+def _plural(unit: str) -> str:
+    """English plural of a progress unit: ``task`` -> ``tasks``, ``batch`` -> ``batches``."""
+    return unit + ("es" if unit.endswith(("s", "x", "ch", "sh")) else "s")
+
+
 class _LineBar:
     """The subset of tqdm's interface bioSNN uses, printing sparse plain lines."""
 
@@ -197,7 +202,8 @@ class _LineBar:
         now = time.perf_counter() - self.t0
         if not (self.throttle.due(frac, now) or force):
             return
-        line = f"{self.desc}: {self.n}/{self.total} {self.unit}s ({int(100 * frac)}%), {_clock(now)}"
+        line = (f"{self.desc}: {self.n}/{self.total} {_plural(self.unit)} ({int(100 * frac)}%), "
+                f"{_clock(now)}")
         done = self.n - self.start_n
         if 0 < done and self.n < self.total:
             line += f", ~{_clock(now / done * (self.total - self.n))} left"

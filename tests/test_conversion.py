@@ -142,6 +142,7 @@ def test_rate_coded_input_spike_count_and_synops_bookkeeping(one_torch_thread):
     ({"kernel1": 29}, "kernel1"), ({"kernel2": 13}, "kernel2"), ({"pool": 8}, "pool"),
     ({"percentile": 0}, "percentile"), ({"encoding": "latency"}, "encoding"),
     ({"readout": "vote"}, "readout"), ({"tolerance": 2}, "tolerance"),
+    ({"max_test": 5, "replay_images": 6}, "replay_images"),
 ])
 def test_bad_parameters_are_spec_errors_naming_the_field(overrides, field):
     with pytest.raises(BioSNNError, match=field):
@@ -167,6 +168,70 @@ def test_unsupported_networks_and_arguments_give_clear_errors():
         simulate_if(net, x, 5, encoding="current", checkpoints=[10])
 
 
+# ------------------------------------------------------------------ Brian2 replay
+
+def _small_converted(bias: bool):
+    """A normalised conv -> pool -> conv -> pool -> linear network on 12 x 12 images."""
+    torch.manual_seed(3)
+    ann = nn.Sequential(nn.Conv2d(1, 4, 3, bias=bias), nn.ReLU(), nn.AvgPool2d(2),
+                        nn.Conv2d(4, 6, 2, bias=bias), nn.ReLU(), nn.AvgPool2d(2),
+                        nn.Flatten(), nn.Linear(24, 10, bias=bias))
+    x = torch.rand(6, 1, 12, 12, generator=torch.Generator().manual_seed(4))
+    return normalize(ann, layer_scales(ann, x, 99.9)), x
+
+
+@pytest.mark.parametrize("readout, bias, encoding", [
+    ("membrane", False, "rate"), ("spikes", False, "rate"), ("membrane", True, "rate"),
+    ("spikes", True, "current")])
+def test_brian2_replay_of_the_converted_network_has_the_same_spikes(readout, bias, encoding):
+    """Two formulations: simulate_if (torch) and the NIR graph built as a Brian2 network in
+    mV (rest -65, threshold -58), on one input: every neuron-step equal."""
+    from bioSNN.replay.conversion import replay_converted
+
+    snn, x = _small_converted(bias)
+    r = replay_converted(snn, x, 25, torch.Generator().manual_seed(5), encoding=encoding,
+                         readout=readout)
+    assert r.layers == (["if1", "if2", "if3"] if readout == "spikes" else ["if1", "if2"])
+    assert r.n_neurons[:2] == [4 * 10 * 10, 6 * 4 * 4]
+    assert r.identical == [1.0] * len(r.layers)
+    assert r.spikes_torch == r.spikes_brian2 and min(r.spikes_torch) > 0
+    np.testing.assert_array_equal(r.decision_torch, r.decision_brian2)
+
+
+def test_converted_graph_nodes_and_errors():
+    from bioSNN.exchange.nir_converted import converted_to_nir
+
+    snn, _ = _small_converted(True)
+    g = converted_to_nir(snn, (1, 12, 12), dt_s=1e-3)
+    kinds = {k: type(v).__name__ for k, v in g.nodes.items()}
+    assert kinds == {"input": "Input", "conv1": "Conv2d", "if1": "IF", "pool2": "AvgPool2d",
+                     "conv2": "Conv2d", "if2": "IF", "pool3": "AvgPool2d",
+                     "flatten3": "Flatten", "fc3": "Affine", "output": "Output"}
+    assert g.nodes["if1"].metadata["reset"] == "subtract"
+    np.testing.assert_allclose(g.nodes["if1"].r, 1e3)  # r dt = 1: a step's input adds as is
+    with pytest.raises(BioSNNError, match="readout"):
+        converted_to_nir(snn, (1, 12, 12), readout="vote")
+    with pytest.raises(BioSNNError, match="MaxPool2d"):
+        converted_to_nir(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2)),
+                         (1, 8, 8))
+
+
+def test_given_input_spikes_replace_the_drawn_rate_code():
+    snn, x = _small_converted(False)
+    x = x.double()
+    net = snn.double()
+    g = torch.Generator().manual_seed(9)
+    code = torch.bernoulli(x.unsqueeze(0).repeat(7, 1, 1, 1, 1), generator=g)
+    a = simulate_if(net, x, 7, input_spikes=code, record_counts=True, record_spikes=True)
+    assert a.spikes[-1, 0] == code.sum()  # the input's spikes are the given code's
+    for counts, train in zip(a.counts, a.trains):
+        np.testing.assert_array_equal(train.sum(0).numpy(), counts.reshape(len(x), -1).numpy())
+    with pytest.raises(ValueError, match="shape"):
+        simulate_if(net, x, 6, input_spikes=code)
+    with pytest.raises(ValueError, match="rate code"):
+        simulate_if(net, x, 7, encoding="current", input_spikes=code)
+
+
 # ------------------------------------------------------------------ the MNIST run
 
 @pytest.mark.data
@@ -186,3 +251,7 @@ def test_quick_run_snn_approaches_its_ann():
     assert s["n_test"] == 200 and s["ann_test_accuracy"] > 0.7
     assert s["snn_test_accuracy_T50"] >= s["ann_test_accuracy"] - 0.03, s
     assert 0 < s["synops_per_inference_T10"] < s["synops_per_inference_T50"]
+    # the first test images replayed in Brian2 (biological units): the same spikes
+    assert s["replay_images"] == 2 and s["replay_spikes_identical_min"] == 1.0
+    assert s["replay_spikes_equal_count"] and s["replay_decision_agreement"] == 1.0
+    assert res.data["replay_spikes_brian2"].values.min() > 0  # both IF layers fired

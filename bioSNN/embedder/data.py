@@ -26,6 +26,7 @@ import torch
 from bioSNN.errors import DataNotFoundError
 
 __all__ = [
+    "mnist_pixels", "mnist_pixel_splits",
     "DATA_ENV_VAR", "DEFAULT_DATA_ROOT", "MNIST_MEAN", "MNIST_STD", "ImageSet",
     "resolve_data_root", "load_mnist", "try_download",
 ]
@@ -36,6 +37,29 @@ DATA_ENV_VAR = "BIOSNN_DATA"
 DEFAULT_DATA_ROOT = Path("~/.cache/bioSNN/data")
 #: Mean and standard deviation of the MNIST training pixels (in [0, 1]).
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
+def mnist_pixels(images):
+    """Normalised MNIST images (``load_mnist``'s) back to pixel intensities in [0, 1]."""
+    return (images * MNIST_STD + MNIST_MEAN).clamp_(0, 1)
+
+
+def mnist_pixel_splits(data_root, seed: int, max_train: int = 0, max_test: int = 0):
+    """MNIST as pixel intensities in [0, 1]: ``(x_train, y_train, x_test, y_test)``.
+
+    Training images: the first ``max_train`` of a permutation drawn from ``seed`` (all
+    60 000 when 0, in that order); test images: the first ``max_test`` in file order (all
+    10 000 when 0). Images ``(N, 1, 28, 28)`` float32, labels int64.
+    """
+    import torch
+
+    train, test = load_mnist(True, data_root), load_mnist(False, data_root)
+    order = torch.randperm(len(train.labels), generator=torch.Generator().manual_seed(seed))
+    if max_train:
+        order = order[:max_train]
+    n_test = max_test or len(test.labels)
+    return (mnist_pixels(train.images[order]), train.labels[order],
+            mnist_pixels(test.images[:n_test]), test.labels[:n_test])
 _MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 _MNIST_HOST = ("ossci-datasets.s3.amazonaws.com", 443)  # torchvision's first mirror

@@ -7,7 +7,10 @@ integrate-and-fire neurons with reset by subtraction (:mod:`bioSNN.training.conv
 on rate-coded or constant-current input. Accuracy is read after each of ``steps`` time
 steps, beside the ANN's; synaptic operations (spikes x fan-out) beside the ANN's
 multiply-accumulates. Biases (``bias = true``) become constant input currents
-(``b / lambda_l`` every step). Manual: ``docs/conversion.md``.
+(``b / lambda_l`` every step). The first ``replay_images`` test images are replayed in
+Brian2 in biological units (the converted network as a NIR graph,
+:mod:`bioSNN.replay.conversion`) on the same input and compared spike by spike.
+Manual: ``docs/conversion.md``.
 
 References
 ----------
@@ -87,12 +90,19 @@ class ConversionParams:
     torch_threads: int = param(1, min=0, max=256, doc="torch intra-op threads during the "
                                "run (0: torch's default; one is as fast here on a shared "
                                "2-core machine, and far faster on small tensors)")
+    replay_images: int = param(20, min=0, max=10000, doc="first test images replayed in "
+                               "Brian2 (biological units, the same input) and compared "
+                               "spike by spike with torch; 0: no replay")
+    replay_steps: int = param(100, min=1, max=10000, doc="time steps of the Brian2 replay")
 
     def check(self):
         try:
             parse_steps(self.steps)
         except ValueError as err:
             raise ParamConflict("steps", str(err)) from None
+        if self.max_test and self.replay_images > self.max_test:
+            raise ParamConflict("replay_images", f"must be at most max_test "
+                                f"({self.max_test}): the replayed images are test images")
         size = 28 - self.kernel1 + 1
         if size < 1:
             raise ParamConflict("kernel1", "larger than the 28-pixel image")
@@ -114,13 +124,6 @@ def build_ann(p: ConversionParams):
         nn.Conv2d(1, p.channels1, p.kernel1, bias=p.bias), nn.ReLU(), *pool,
         nn.Conv2d(p.channels1, p.channels2, p.kernel2, bias=p.bias), nn.ReLU(), *pool,
         nn.Flatten(), nn.Linear(p.channels2 * size * size, 10, bias=p.bias))
-
-
-def _pixels(images):
-    """The embedder's normalised MNIST back to pixel intensities in [0, 1]."""
-    from ..embedder.data import MNIST_MEAN, MNIST_STD
-
-    return (images * MNIST_STD + MNIST_MEAN).clamp_(0, 1)
 
 
 def _train(model, x, y, p: ConversionParams, seed: int, desc: str | None):
@@ -166,7 +169,8 @@ class ConversionMNIST(TorchProtocol):
 
     kind = "conversion-mnist"
     headline = ("ann_test_accuracy", "snn_test_accuracy", "best_steps",
-                "snn_minus_ann_at_max_steps", "synops_per_inference")
+                "snn_minus_ann_at_max_steps", "synops_per_inference",
+                "replay_spikes_identical_min")
     figures = {"accuracy": "bioSNN.plots.conversion:plot_accuracy_vs_steps"}
     Params = ConversionParams
     uses_data = True
@@ -174,7 +178,7 @@ class ConversionMNIST(TorchProtocol):
     def simulate(self, ctx):
         import torch
 
-        from ..embedder.data import load_mnist
+        from ..embedder.data import mnist_pixel_splits
         from ..progress import bar
         from ..training.conversion import (ann_macs, fanout_maps, layer_scales, normalize,
                                            simulate_if)
@@ -184,14 +188,11 @@ class ConversionMNIST(TorchProtocol):
         g = ctx.streams.torch_generator()
         seed_init, seed_shuffle, seed_subset, seed_code = torch.randint(
             0, 2**62, (_N_SEEDS,), generator=g).tolist()
-        train, test = load_mnist(True, ctx.data_root), load_mnist(False, ctx.data_root)
-        order = torch.randperm(len(train.labels),
-                               generator=torch.Generator().manual_seed(seed_subset))
-        if p.max_train:
-            order = order[:p.max_train]
-        x_train, y_train = _pixels(train.images[order]), train.labels[order]
-        n_test = p.max_test or len(test.labels)
-        x_test, y_test = _pixels(test.images[:n_test]), test.labels[:n_test]
+        seed_replay = int(torch.randint(0, 2**62, (1,), generator=g))  # drawn after: the
+        # four streams above are those of runs made before the replay existed
+        x_train, y_train, x_test, y_test = mnist_pixel_splits(ctx.data_root, seed_subset,
+                                                              p.max_train, p.max_test)
+        n_test = len(y_test)
 
         with torch.random.fork_rng():   # nn.Module initialisation draws from the global RNG
             torch.manual_seed(seed_init)
@@ -223,10 +224,11 @@ class ConversionMNIST(TorchProtocol):
             progress.close()
         sim_s = time.perf_counter() - t0
         snn_pred = torch.cat(readout, dim=1)                       # (checkpoint, item)
+        replay = _replay(snn, x_test, y_test, p, seed_replay, ctx)
         macs = ann_macs(ann, (1, 28, 28))
         first_macs = ann_macs(ann[:1], (1, 28, 28))
         layers = ["input"] + [f"hidden{k}" for k in range(1, len(fan))]
-        return xr.Dataset(
+        data = xr.Dataset(
             {
                 "train_loss": ("epoch", loss_curve, {"units": "1", "long_name":
                                                      "mean ANN training cross-entropy"}),
@@ -261,10 +263,46 @@ class ConversionMNIST(TorchProtocol):
                    "first_layer_macs": first_macs, "encoding": p.encoding,
                    "readout": p.readout},
         )
+        return data if replay is None else data.merge(replay, combine_attrs="no_conflicts")
 
     @staticmethod
     def summarize(data, params):
         return conversion_features(data, params)
+
+
+def _replay(snn, x_test, y_test, p: ConversionParams, seed: int, ctx) -> xr.Dataset | None:
+    """The Brian2 replay of the first ``replay_images`` test images (None when 0)."""
+    if not p.replay_images:
+        return None
+    import torch
+
+    from ..replay.conversion import replay_converted
+
+    n = p.replay_images
+    r = replay_converted(snn, x_test[:n], p.replay_steps, torch.Generator().manual_seed(seed),
+                         encoding=p.encoding, readout=p.readout,
+                         report=ctx.brian_report(f"conversion replay in Brian2 ({n} images, "
+                                                 f"{p.replay_steps} steps)"))
+    return xr.Dataset(
+        {
+            "replay_identical": ("replay_layer", np.array(r.identical), {
+                "units": "1", "long_name": "fraction of neuron-steps with the same spike or "
+                "no spike in Brian2 and torch"}),
+            "replay_spikes_torch": ("replay_layer", np.array(r.spikes_torch), {
+                "units": "1", "long_name": "spikes of the layer, torch (all replayed images)"}),
+            "replay_spikes_brian2": ("replay_layer", np.array(r.spikes_brian2), {
+                "units": "1", "long_name": "spikes of the layer, Brian2"}),
+            "replay_neurons": ("replay_layer", np.array(r.n_neurons), {"units": "1"}),
+            "replay_decision_torch": ("replay_item", r.decision_torch, {
+                "units": "1", "long_name": "torch's class of the replayed image"}),
+            "replay_decision_brian2": ("replay_item", r.decision_brian2, {
+                "units": "1", "long_name": "class read from Brian2's spikes"}),
+            "replay_label": ("replay_item", y_test[:n].numpy(), {"units": "1"}),
+        },
+        coords={"replay_layer": ("replay_layer", r.layers, {"units": "1"})},
+        attrs={"replay_steps": p.replay_steps, "replay_n_synapses": r.n_synapses,
+               "replay_brian2_s": r.brian2_s},
+    )
 
 
 def conversion_features(data: xr.Dataset, params: ConversionParams) -> dict:
@@ -314,4 +352,17 @@ def conversion_features(data: xr.Dataset, params: ConversionParams) -> dict:
         out[f"snn_energy_uJ_T{t}"] = (float(synops.sel(steps=t)) * ADD_PJ
                                       + first * t * MAC_PJ) * 1e-6
     out["layer_scales"] = ",".join(f"{float(v):.4g}" for v in data["layer_scale"].values)
+    if "replay_identical" in data:
+        same = data["replay_identical"].values
+        dec_t, dec_b = data["replay_decision_torch"].values, data["replay_decision_brian2"].values
+        out.update({
+            "replay_images": int(dec_t.size),
+            "replay_steps": int(data.attrs["replay_steps"]),
+            "replay_spikes_identical_min": float(same.min()),
+            "replay_spikes_equal_count": bool(np.array_equal(data["replay_spikes_torch"].values,
+                                                             data["replay_spikes_brian2"].values)),
+            "replay_decision_agreement": float((dec_t == dec_b).mean()),
+            "replay_brian2_accuracy": float((dec_b == data["replay_label"].values).mean()),
+            "replay_brian2_s": float(data.attrs["replay_brian2_s"]),
+        })
     return out

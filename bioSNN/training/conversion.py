@@ -248,19 +248,25 @@ class IFRun(NamedTuple):
     counts : list of torch.Tensor or None
         With ``record_counts``: each spiking layer's spike count per neuron after the
         last step (hidden layers, then the output layer for the "spikes" readout).
+    trains : list of torch.Tensor or None
+        With ``record_spikes``: each spiking layer's spikes at every step, ``(steps, B,
+        n)`` uint8 (neurons flattened in (C, H, W) order), in the order of ``counts``.
     """
 
     readout: torch.Tensor
     spikes: torch.Tensor
     synops: torch.Tensor
     counts: list | None
+    trains: list | None = None
 
 
 @torch.no_grad()
 def simulate_if(model: nn.Sequential, x: torch.Tensor, steps: int, *,
                 encoding: str = "rate", readout: str = "membrane",
                 checkpoints=None, generator: torch.Generator | None = None,
-                fanout: list | None = None, record_counts: bool = False) -> IFRun:
+                fanout: list | None = None, record_counts: bool = False,
+                input_spikes: torch.Tensor | None = None,
+                record_spikes: bool = False) -> IFRun:
     """Run a normalised network (:func:`normalize`) as IF neurons for ``steps`` steps.
 
     Parameters
@@ -288,6 +294,11 @@ def simulate_if(model: nn.Sequential, x: torch.Tensor, steps: int, *,
     record_counts : bool
         Also return each spiking layer's spike counts per neuron (memory: one tensor per
         layer of the batch's shape).
+    input_spikes : torch.Tensor, optional
+        ``(steps, B, ...)`` 0/1: the rate code to use instead of drawing it (``encoding =
+        "rate"``; no generator needed), e.g. to replay the same input elsewhere.
+    record_spikes : bool
+        Also return every spiking layer's spikes at every step (``IFRun.trains``).
 
     Returns
     -------
@@ -313,7 +324,13 @@ def simulate_if(model: nn.Sequential, x: torch.Tensor, steps: int, *,
     checkpoints = [steps] if checkpoints is None else sorted(int(c) for c in checkpoints)
     if not checkpoints or checkpoints[0] < 1 or checkpoints[-1] > steps:
         raise ValueError(f"checkpoints must lie in 1..{steps}, got {checkpoints}")
-    if encoding == "rate" and not isinstance(generator, torch.Generator):
+    if input_spikes is not None:
+        if encoding != "rate":
+            raise ValueError("simulate_if: input_spikes is a rate code; use encoding='rate'")
+        if tuple(input_spikes.shape) != (steps,) + tuple(x.shape):
+            raise ValueError(f"simulate_if: input_spikes must have shape (steps,) + x.shape "
+                             f"= {(steps,) + tuple(x.shape)}, got {tuple(input_spikes.shape)}")
+    elif encoding == "rate" and not isinstance(generator, torch.Generator):
         raise TypeError("simulate_if: encoding='rate' needs a torch.Generator")
     parts = stages(model)
     if fanout is None:
@@ -325,9 +342,13 @@ def simulate_if(model: nn.Sequential, x: torch.Tensor, steps: int, *,
     counts = [torch.zeros((), dtype=x.dtype)] * (n_out + 1)   # input, then each IF layer
     out_acc = None
     rec_readout, rec_spikes, rec_synops = [], [], []
+    trains = [[] for _ in range(n_out)] if record_spikes else None
     marks = set(checkpoints)
     for t in range(1, steps + 1):
-        if encoding == "rate":
+        if input_spikes is not None:
+            h = input_spikes[t - 1].to(x.dtype)
+            counts[0] = counts[0] + h
+        elif encoding == "rate":
             h = torch.bernoulli(x.clamp(0, 1), generator=generator)
             counts[0] = counts[0] + h
         else:
@@ -337,6 +358,8 @@ def simulate_if(model: nn.Sequential, x: torch.Tensor, steps: int, *,
             if k < n_out:
                 h, states[k] = lif_step(current, states[k], lif)
                 counts[k + 1] = counts[k + 1] + h
+                if record_spikes:
+                    trains[k].append(h.reshape(len(h), -1).to(torch.uint8))
             else:
                 out_acc = current.clone() if out_acc is None else out_acc + current
         if t in marks:
@@ -349,4 +372,5 @@ def simulate_if(model: nn.Sequential, x: torch.Tensor, steps: int, *,
                                            for c, f in zip(feeding, fan)]))
     return IFRun(readout=torch.stack(rec_readout), spikes=torch.stack(rec_spikes),
                  synops=torch.stack(rec_synops),
-                 counts=counts[1:] if record_counts else None)
+                 counts=counts[1:] if record_counts else None,
+                 trains=[torch.stack(tr) for tr in trains] if record_spikes else None)
