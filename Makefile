@@ -54,7 +54,7 @@ figures: $(STAMP)
 	$(BIN)/biosnn figures --out $(FIGURES) --results $(OUT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile --timeout=1200 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile --timeout=1200 --durations=25 $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow --timeout=3600 $(PYTEST_ARGS)

@@ -60,6 +60,8 @@ def mnist_pixel_splits(data_root, seed: int, max_train: int = 0, max_test: int =
     n_test = max_test or len(test.labels)
     return (mnist_pixels(train.images[order]), train.labels[order],
             mnist_pixels(test.images[:n_test]), test.labels[:n_test])
+
+
 _MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 _MNIST_HOST = ("ossci-datasets.s3.amazonaws.com", 443)  # torchvision's first mirror
