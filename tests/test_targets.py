@@ -96,3 +96,49 @@ def test_unchanged_network_is_not_recompiled(quick_spec, tmp_path):
         assert (build / "main.cpp").read_bytes() == main_cpp
         assert binary.stat().st_mtime_ns == stamp
         xr.testing.assert_identical(again.data, first.data)
+
+
+def _loop(cpp: str) -> tuple[str, str]:
+    """The time-step loop of a network.cpp and what follows it up to the end of the run."""
+    start = cpp.index("while(clock && clock->running()")
+    end = cpp.index("Network::_globally_running = false;", start)
+    close = cpp.rindex("\n    }\n", start, end) + len("\n    }\n")
+    return cpp[start:close], cpp[close:end]
+
+
+def test_standalone_network_reads_the_cpu_clock_once_per_run():
+    """Brian2's network loop calls std::clock() (a system call) every step and, with a
+    report, before every object; bioSNN's network.cpp reads it once after the loop and
+    every REPORT_EVERY_STEPS steps for the report. Other templates are left alone."""
+    from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
+
+    from bioSNN.backend import REPORT_EVERY_STEPS, sparse_clock_network
+
+    brian = CPPStandaloneCodeObject.templater.network(None, None, maximum_run_time=None).cpp_file
+    loop, after = _loop(brian)
+    assert loop.count("std::clock()") == 2 and "std::clock()" not in after  # the cost removed
+    ours = sparse_clock_network(brian)
+    loop, after = _loop(ours)
+    assert loop.count("std::clock()") == 1
+    assert f"if (report_func && i == 0 && (_biosnn_steps++ % {REPORT_EVERY_STEPS}) == 0)" in loop
+    assert "elapsed_realtime = (double)(current - start)/(1 * CLOCKS_PER_SEC);" in after
+    # Brian2's lines are all kept (two moved after the loop); two lines are new
+    old, new = ({x.strip() for x in t.splitlines()} for t in (brian, ours))
+    assert old <= new
+    assert new - old == {"unsigned long _biosnn_steps = 0;",
+                         f"if (report_func && i == 0 && (_biosnn_steps++ % {REPORT_EVERY_STEPS}) == 0)"}
+    # a maximum_run_time (checked against the per-step clock) or unknown text: unchanged
+    timed = CPPStandaloneCodeObject.templater.network(None, None, maximum_run_time=5.0).cpp_file
+    assert sparse_clock_network(timed) is None
+    assert sparse_clock_network("int main() {}") is None
+
+
+def test_standalone_build_uses_the_sparse_clock_loop(quick_spec, tmp_path):
+    """The network.cpp of a real build is the patched one, and the run's data equal the
+    numpy target's (the loop change touches only timing)."""
+    spec = quick_spec("lif-fi-curve")
+    ref = _run(spec, "numpy")
+    other = _run(spec, "cpp_standalone", tmp_path)
+    assert "_biosnn_steps" in (tmp_path / "cpp_standalone" / "network.cpp").read_text()
+    np.testing.assert_array_equal(other.data["spike_neuron"], ref.data["spike_neuron"])
+    assert other.summary == ref.summary

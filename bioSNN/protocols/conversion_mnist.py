@@ -57,7 +57,10 @@ def parse_steps(text: str) -> list[int]:
 
 
 @dataclass(frozen=True)
-class ConversionParams:
+class ANNTrainingParams:
+    """The ReLU CNN and its training: shared by ``conversion-mnist`` and the kinds that
+    train the same ANN (``robustness-mnist``)."""
+
     channels1: int = param(16, min=1, max=512, doc="feature maps of the first convolution")
     kernel1: int = param(5, min=1, max=27, doc="kernel size of the first convolution")
     channels2: int = param(32, min=1, max=512, doc="feature maps of the second convolution")
@@ -71,6 +74,10 @@ class ConversionParams:
                       doc="Adam learning rate (cosine-annealed to 0)")
     max_train: int = param(0, min=0, doc="training images (0: all 60000; the first of a "
                            "seeded permutation)")
+
+
+@dataclass(frozen=True)
+class ConversionParams(ANNTrainingParams):
     max_test: int = param(0, min=0, doc="test images (0: all 10000; the first in file order)")
     percentile: float = param(99.9, min=0, min_inclusive=False, max=100,
                               doc="normalisation percentile of each layer's positive "
@@ -178,6 +185,7 @@ class ConversionMNIST(TorchProtocol):
     def simulate(self, ctx):
         import torch
 
+        from ..embedder.checkpoint import state_dict_bytes
         from ..embedder.data import mnist_pixel_splits
         from ..progress import bar
         from ..training.conversion import (ann_macs, fanout_maps, layer_scales, normalize,
@@ -199,6 +207,7 @@ class ConversionMNIST(TorchProtocol):
             ann = build_ann(p)
         desc = f"{self.spec.name} ANN" if ctx.progress else None
         loss_curve, acc_curve, train_s = _train(ann, x_train, y_train, p, seed_shuffle, desc)
+        ctx.add_file("ann.pt", state_dict_bytes(ann))   # the trained ANN (robustness-mnist)
         with torch.no_grad():
             ann_pred = torch.cat([ann(x_test[s:s + p.sim_batch]).argmax(-1)
                                   for s in range(0, n_test, p.sim_batch)])

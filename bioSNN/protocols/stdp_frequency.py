@@ -61,7 +61,7 @@ from .registry import register
 from .schema import param
 from .spec import ParamConflict
 
-__all__ = ["STDPFrequency", "STDPFrequencyParams", "TIMING_PRESETS", "SJOSTROM_2001",
+__all__ = ["STDPFrequency", "STDPFrequencyParams", "TIMING_PRESETS", "SJOSTROM_2001", "parse_frequencies",
            "SJOSTROM_2001_SOURCE", "nearest_spike_dw", "pairing_schedule"]
 
 #: The rules a spec can choose (``timing = "..."``), with their sources (module docstring).
@@ -88,6 +88,25 @@ def _ticks(q_ms: float, dt_ms: float) -> int | None:
     return int(round(steps)) if abs(steps - round(steps)) < 1e-6 else None
 
 
+def parse_frequencies(text: str, example: str = "5 10 20 40") -> np.ndarray:
+    """Frequencies in Hz from text separated by spaces (or commas): at least one, finite,
+    > 0 and strictly ascending; otherwise a :class:`ParamConflict` on ``frequencies_Hz``
+    quoting ``example``."""
+    try:
+        freqs = np.array([float(x) for x in text.replace(",", " ").split()])
+    except ValueError:
+        raise ParamConflict("frequencies_Hz", f"must be numbers in Hz separated by spaces, "
+                            f"e.g. \"{example}\"; got {text!r}") from None
+    if len(freqs) == 0:
+        raise ParamConflict("frequencies_Hz", f"must list at least one frequency, "
+                            f"e.g. \"{example}\"")
+    if not (np.all(np.isfinite(freqs)) and np.all(freqs > 0)):
+        raise ParamConflict("frequencies_Hz", f"must all be finite and > 0 Hz, got {text!r}")
+    if np.any(np.diff(freqs) <= 0):
+        raise ParamConflict("frequencies_Hz", f"must be strictly ascending, got {text!r}")
+    return freqs
+
+
 @dataclass(frozen=True)
 class STDPFrequencyParams:
     timing: str = param("triplet-all-to-all", choices=tuple(TIMING_PRESETS),
@@ -106,23 +125,10 @@ class STDPFrequencyParams:
 
     def frequencies(self) -> np.ndarray:
         """The pairing frequencies (Hz) as an array."""
-        return np.array([float(x) for x in self.frequencies_Hz.replace(",", " ").split()])
+        return parse_frequencies(self.frequencies_Hz)
 
     def check(self):
-        try:
-            freqs = self.frequencies()
-        except ValueError:
-            raise ParamConflict("frequencies_Hz", f"must be numbers in Hz separated by spaces, "
-                                f"e.g. \"0.1 10 20 40 50\"; got {self.frequencies_Hz!r}") from None
-        if len(freqs) == 0:
-            raise ParamConflict("frequencies_Hz", "must list at least one frequency, "
-                                "e.g. \"0.1 10 20 40 50\"")
-        if not (np.all(np.isfinite(freqs)) and np.all(freqs > 0)):
-            raise ParamConflict("frequencies_Hz", f"must all be finite and > 0 Hz, got "
-                                f"{self.frequencies_Hz!r}")
-        if np.any(np.diff(freqs) <= 0):
-            raise ParamConflict("frequencies_Hz", f"must be strictly ascending, got "
-                                f"{self.frequencies_Hz!r}")
+        freqs = parse_frequencies(self.frequencies_Hz, example="0.1 10 20 40 50")
         dt_ms, lag_ms = float(self.dt / ms), float(self.delta_t / ms)
         if _ticks(lag_ms, dt_ms) is None:
             raise ParamConflict("delta_t", f"must be a whole number of time steps dt ({self.dt})")

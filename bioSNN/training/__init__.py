@@ -9,6 +9,7 @@ from .decoders import (Decoded, decode_count, decode_first_spike, decode_max_mem
 from .encoders import (delta_decode, delta_encode, latency_encode, latency_times, poisson_encode,
                        population_encode, rate_encode)
 from .lif import RESETS, Leaky, LIFParams, LIFState, lif_run, lif_step
+from .perturb import delete_spikes, gaussian_pixel_noise, jitter_spikes, salt_and_pepper
 from .surrogates import (SURROGATES, ATan, FastSigmoid, Sigmoid, Surrogate, Triangle, get_surrogate,
                          spike)
 
@@ -25,4 +26,6 @@ __all__ = [
     "RESETS", "LIFParams", "LIFState", "lif_step", "lif_run", "Leaky",
     # ANN -> SNN conversion (docs/conversion.md)
     "percentile_scale", "layer_scales", "normalize", "simulate_if", "IFRun",
+    # input perturbations (docs/robustness.md)
+    "gaussian_pixel_noise", "salt_and_pepper", "delete_spikes", "jitter_spikes",
 ]

@@ -32,7 +32,8 @@ import numpy as np
 from .base import Observation, Prediction, Score, ValidationTest, fmt
 
 __all__ = ["SjostromFrequencyPattern", "SjostromFrequencyData", "WangTriplets",
-           "frequency_prediction"]
+           "WeightDistributionShape", "STPRecursion", "STPLimitingFrequency",
+           "STPFacilitation", "frequency_prediction"]
 
 _CITATION = ("Sjöström PJ, Turrigiano GG, Nelson SB (2001) Neuron 32:1149 (60 pairings at ±10 ms); "
              "triplet model: Pfister J-P, Gerstner W (2006) J Neurosci 26:9673")
@@ -187,3 +188,166 @@ class WangTriplets(ValidationTest):
                   "no clipping": not f["clipped"]}
         failed = [k for k, ok in checks.items() if not ok]
         return Score(not failed, pop, "both parts hold" if not failed else "fails: " + "; ".join(failed))
+
+
+_WEIGHTS = {
+    "additive": "Song S, Miller KD, Abbott LF (2000) Nat Neurosci 3:919 (Fig. 2: bimodal)",
+    "gutig": "Gütig R, Aharonov R, Rotter S, Sompolinsky H (2003) J Neurosci 23:3697 "
+             "(unimodal for mu above the critical exponent)",
+    "multiplicative": "van Rossum MCW, Bi GQ, Turrigiano GG (2000) J Neurosci 20:8812; Gütig et "
+                      "al. (2003) J Neurosci 23:3697, mu = 1 (unimodal)",
+    "van-rossum": "van Rossum MCW, Bi GQ, Turrigiano GG (2000) J Neurosci 20:8812 (unimodal)",
+}
+
+
+class WeightDistributionShape(ValidationTest):
+    """The shape of one rule's stationary weight histogram in a ``stdp-weight-distribution`` run.
+
+    Pass rule: :func:`bioSNN.features.weight_distribution.shape` of the rule's final
+    weights is ``expected`` (``"bimodal"``: both outer tenths of the range hold >= 5 %
+    of the synapses and more than every central bin; ``"unimodal"``: the outer tenths
+    hold <= 5 % together and the histogram has a single peak).
+    """
+
+    figure_name = "song2000-weights"
+
+    def __init__(self, rule: str, expected: str, name: str | None = None):
+        from ..features.weight_distribution import MAX_EDGE_UNIMODAL, MIN_EDGE
+
+        self.rule, self.expected = rule, expected
+        rule_text = {"bimodal": f"both outer tenths >= {100 * MIN_EDGE:g} % and above every "
+                                "central bin",
+                     "unimodal": f"outer tenths <= {100 * MAX_EDGE_UNIMODAL:g} % together, one "
+                                 "peak"}[expected]
+        super().__init__(name or f"weights-{rule}-{expected}", Observation(
+            f"pair STDP, {rule} weight dependence, Poisson input: {expected} weight "
+            f"distribution ({rule_text})", _WEIGHTS[rule]))
+
+    def figure(self, results):
+        from ..plots.stdp_weights import plot_weight_distributions
+
+        return plot_weight_distributions(results)
+
+    def generate_prediction(self, results):
+        from ..features.weight_distribution import histogram, shape
+
+        rules = [str(r) for r in results.data["rule"].values]
+        if self.rule not in rules:
+            return Prediction(None, "", f"the run has no {self.rule!r} rule (rules: "
+                              f"{', '.join(rules)})", {"shape": None})
+        h = histogram(results.data["w_hat"].values[rules.index(self.rule)])
+        got = shape(h)
+        text = (f"{self.rule}: {got}; lowest tenth {100 * h[0]:.1f} %, highest {100 * h[-1]:.1f} "
+                f"%, central bins at most {100 * h[2:-2].max():.1f} %")
+        return Prediction(float(h[0] + h[-1]), "1", text, {"shape": got})
+
+    def compute_score(self, observation, prediction):
+        got = prediction.details["shape"]
+        return Score(got == self.expected, prediction.value,
+                     f"{got or 'no such rule'} (expected {self.expected})")
+
+
+_TM = ("Tsodyks MV, Markram H (1997) PNAS 94:719; Markram H, Wang Y, Tsodyks M (1998) PNAS "
+       "95:5323; recursion: Tsodyks M, Pawelzik K, Markram H (1998) Neural Comput 10:821")
+
+
+class _STPTest(ValidationTest):
+    figure_name = "markram1998-trains"
+
+    def figure(self, results):
+        from ..plots.stp_trains import plot_stp_trains
+
+        return plot_stp_trains(results)
+
+    def generate_prediction(self, results):
+        from ..features.stp_trains import train_features
+
+        f = train_features(results.data)
+        return Prediction(self.value(f), self.units, self.describe(f), f)
+
+
+class STPRecursion(_STPTest):
+    """Every efficacy of every train equals the recursion of Tsodyks et al. (1998).
+
+    Pass rule: the largest relative difference over every spike, synapse type and
+    frequency is at most ``tolerance`` (1e-9: float rounding of exact event-driven
+    updates).
+    """
+
+    units = "1"
+
+    def __init__(self, name="tm-trains-recursion", tolerance=1e-9):
+        self.tolerance = tolerance
+        super().__init__(name, Observation(
+            f"Tsodyks-Markram efficacies u x of regular trains equal the analytic recursion "
+            f"(relative difference <= {tolerance:g})", _TM, high=tolerance, units="1"))
+
+    def value(self, f):
+        return f["max_rel_error_vs_recursion"]
+
+    def describe(self, f):
+        return f"largest relative difference {fmt(f['max_rel_error_vs_recursion'])}"
+
+    def compute_score(self, observation, prediction):
+        e = prediction.value
+        return Score(math.isfinite(e) and e <= self.tolerance, e,
+                     f"{fmt(e)} <= {self.tolerance:g}" if e <= self.tolerance
+                     else f"{fmt(e)} > {self.tolerance:g}")
+
+
+class STPLimitingFrequency(_STPTest):
+    """Depression: at high frequency the transmitted rate f u x saturates at 1/tau_rec
+    (Tsodyks & Markram 1997's limiting frequency), so the steady EPSP falls as 1/f.
+
+    Pass rule: frequency x efficacy of the last spike of the highest-frequency train of
+    the depressing synapse within ``tolerance`` (relative) of 1/tau_rec.
+    """
+
+    units = "Hz"
+
+    def __init__(self, name="tm-depression-limiting-rate", tolerance=0.10):
+        self.tolerance = tolerance
+        super().__init__(name, Observation(
+            f"depressing synapse: transmitted rate f u x at the highest frequency within "
+            f"{100 * tolerance:g} % of 1/tau_rec", _TM, units="Hz"))
+
+    def value(self, f):
+        return f["depressing_transmitted_rate_Hz"]
+
+    def describe(self, f):
+        return (f"f u x = {fmt(f['depressing_transmitted_rate_Hz'])} Hz, 1/tau_rec = "
+                f"{fmt(f['depressing_inverse_tau_rec_Hz'])} Hz")
+
+    def compute_score(self, observation, prediction):
+        f = prediction.details
+        rel = abs(prediction.value / f["depressing_inverse_tau_rec_Hz"] - 1)
+        return Score(rel <= self.tolerance, rel, f"|relative difference| {100 * rel:.1f} % "
+                     f"({'<=' if rel <= self.tolerance else '>'} {100 * self.tolerance:g} %)")
+
+
+class STPFacilitation(_STPTest):
+    """Facilitation: at 20 Hz the facilitating synapse's efficacy grows over the train.
+
+    Pass rule: the largest efficacy of the 20 Hz train at least ``min_ratio`` times the
+    first (a stated reading of Markram et al. 1998's facilitating EPSP trains).
+    """
+
+    units = "1"
+
+    def __init__(self, name="tm-facilitation-20Hz", min_ratio=2.0):
+        self.min_ratio = min_ratio
+        super().__init__(name, Observation(
+            f"facilitating synapse, 20 Hz train: largest efficacy >= {min_ratio:g} x the "
+            "first", _TM, low=min_ratio, units="1"))
+
+    def value(self, f):
+        return f.get("facilitating_max_over_first_20Hz", float("nan"))
+
+    def describe(self, f):
+        return f"largest / first efficacy at 20 Hz: {fmt(self.value(f))}"
+
+    def compute_score(self, observation, prediction):
+        v = prediction.value
+        ok = math.isfinite(v) and v >= self.min_ratio
+        return Score(ok, v, f"{fmt(v)} ({'>=' if ok else '<'} {self.min_ratio:g})"
+                     if math.isfinite(v) else "the run has no 20 Hz train")

@@ -20,7 +20,8 @@ from .izhikevich import (CHRepeatedBursts, FSFastSpiking, IBBurstThenTonic, LTSA
                          LTSLowThreshold, RSAdaptation, RZResonance, TCReboundBurst)
 from .lif import LIFAnalyticISI, LIFRheobase, LIFSaturation
 from .plasticity_experiments import (SjostromFrequencyData, SjostromFrequencyPattern,
-                                     WangTriplets)
+                                     STPFacilitation, STPLimitingFrequency, STPRecursion,
+                                     WangTriplets, WeightDistributionShape)
 from .regimes import FiringRateRegime, ISICVRegime, MembraneRegime
 from .stdp import STDPBiPoo, STDPRecoversRule
 
@@ -80,6 +81,12 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(SjostromFrequencyData("sjostrom-frequency-data-minimal"), "sjostrom-frequency",
           overrides=_TRIPLET_MINIMAL),
     Entry(WangTriplets(), "wang-triplets"),
+    Entry(WeightDistributionShape("additive", "bimodal"), "song2000-weights"),
+    Entry(WeightDistributionShape("gutig", "unimodal"), "song2000-weights"),
+    Entry(WeightDistributionShape("multiplicative", "unimodal"), "song2000-weights"),
+    Entry(STPRecursion(), "markram1998-trains"),
+    Entry(STPLimitingFrequency(), "markram1998-trains"),
+    Entry(STPFacilitation(), "markram1998-trains"),
     Entry(MembraneRegime("rest"), "membrane-probe"),
     Entry(MembraneRegime("tau-m"), "membrane-probe"),
     Entry(MembraneRegime("threshold"), "membrane-probe"),
