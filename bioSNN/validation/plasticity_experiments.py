@@ -33,7 +33,7 @@ from .base import Observation, Prediction, Score, ValidationTest, fmt
 
 __all__ = ["SjostromFrequencyPattern", "SjostromFrequencyData", "WangTriplets",
            "WeightDistributionShape", "STPRecursion", "STPLimitingFrequency",
-           "STPFacilitation", "frequency_prediction"]
+           "STPFacilitation", "ISTDPCotuning", "ISTDPTargetRate", "frequency_prediction"]
 
 _CITATION = ("Sjöström PJ, Turrigiano GG, Nelson SB (2001) Neuron 32:1149 (60 pairings at ±10 ms); "
              "triplet model: Pfister J-P, Gerstner W (2006) J Neurosci 26:9673")
@@ -351,3 +351,83 @@ class STPFacilitation(_STPTest):
         ok = math.isfinite(v) and v >= self.min_ratio
         return Score(ok, v, f"{fmt(v)} ({'>=' if ok else '<'} {self.min_ratio:g})"
                      if math.isfinite(v) else "the run has no 20 Hz train")
+
+
+_VOGELS = ("Vogels TP, Sprekeler H, Zenke F, Clopath C, Gerstner W (2011) Science 334:1569 "
+           "(Fig. 1: inhibitory weights co-tuned with excitation, rate at the target)")
+
+
+class _ISTDPTest(ValidationTest):
+    figure_name = "vogels2011-balance"
+    units = "1"
+
+    def figure(self, results):
+        from ..plots.istdp_balance import plot_istdp_balance
+
+        return plot_istdp_balance(results)
+
+    def generate_prediction(self, results):
+        from ..features.istdp_balance import balance_features
+
+        f = balance_features(results.data)
+        return Prediction(self.value(f), self.units, self.describe(f), f)
+
+
+class ISTDPCotuning(_ISTDPTest):
+    """Inhibitory STDP co-tunes inhibition with the excitatory tuning curve.
+
+    Pass rule: Pearson r between the input groups' mean excitatory and mean inhibitory
+    weight at the end of the run at least ``min_r`` (0.8; the inhibitory weights start
+    uniform, so r is undefined before learning).
+    """
+
+    def __init__(self, name="istdp-cotuning", min_r=0.8):
+        self.min_r = min_r
+        super().__init__(name, Observation(
+            f"Vogels-Sprekeler iSTDP, tuned excitation: group profile of the inhibitory weights "
+            f"correlates with the excitatory one (Pearson r >= {min_r:g})", _VOGELS,
+            low=min_r, high=1.0))
+
+    def value(self, f):
+        return f["cotuning_r_final"]
+
+    def describe(self, f):
+        return (f"r = {fmt(f['cotuning_r_final'])} at the end (first snapshot: "
+                f"{fmt(f['cotuning_r_first'])})")
+
+    def compute_score(self, observation, prediction):
+        r = prediction.value
+        ok = math.isfinite(r) and r >= self.min_r
+        return Score(ok, r, f"r = {fmt(r)} ({'>=' if ok else '<'} {self.min_r:g})")
+
+
+class ISTDPTargetRate(_ISTDPTest):
+    """Inhibitory STDP brings the postsynaptic rate to the rule's target rho0.
+
+    Pass rule: the rate over the last quarter of the run between ``low`` and ``high``
+    times rho0 (0.5-1.5; with correlated inputs the fixed point lies somewhat below
+    rho0: correlated pre- and postsynaptic spikes add potentiation) and closer to rho0
+    than the rate of the first 5 s (the rule moved the rate towards its target).
+    """
+
+    def __init__(self, name="istdp-target-rate", low=0.5, high=1.5):
+        self.low, self.high = low, high
+        super().__init__(name, Observation(
+            f"Vogels-Sprekeler iSTDP: late postsynaptic rate within {low:g}-{high:g} x the "
+            "target rho0, and closer to it than the early rate", _VOGELS, low=low, high=high))
+
+    def value(self, f):
+        return f["rate_last_over_rho0"]
+
+    def describe(self, f):
+        return (f"rate {fmt(f['rate_first_Hz'])} Hz (first quarter) -> "
+                f"{fmt(f['rate_last_Hz'])} Hz (last quarter), rho0 {fmt(f['rho0_Hz'])} Hz")
+
+    def compute_score(self, observation, prediction):
+        f, v = prediction.details, prediction.value
+        in_range = math.isfinite(v) and self.low <= v <= self.high
+        rho0 = f["rho0_Hz"]
+        closer = abs(f["rate_last_Hz"] - rho0) < abs(f["rate_first_Hz"] - rho0)
+        why = (f"{fmt(v)} x rho0 ({'in' if in_range else 'outside'} {self.low:g}-{self.high:g})"
+               + ("" if closer else "; no closer to rho0 than in the first 5 s"))
+        return Score(in_range and closer, v, why)

@@ -19,8 +19,8 @@ from .brunel import BrunelAsynchronous, BrunelState
 from .izhikevich import (CHRepeatedBursts, FSFastSpiking, IBBurstThenTonic, LTSAdaptation,
                          LTSLowThreshold, RSAdaptation, RZResonance, TCReboundBurst)
 from .lif import LIFAnalyticISI, LIFRheobase, LIFSaturation
-from .plasticity_experiments import (SjostromFrequencyData, SjostromFrequencyPattern,
-                                     STPFacilitation, STPLimitingFrequency, STPRecursion,
+from .plasticity_experiments import (ISTDPCotuning, ISTDPTargetRate, SjostromFrequencyData,
+                                     SjostromFrequencyPattern, STPFacilitation, STPLimitingFrequency, STPRecursion,
                                      WangTriplets, WeightDistributionShape)
 from .regimes import FiringRateRegime, ISICVRegime, MembraneRegime
 from .stdp import STDPBiPoo, STDPRecoversRule
@@ -87,6 +87,8 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(STPRecursion(), "markram1998-trains"),
     Entry(STPLimitingFrequency(), "markram1998-trains"),
     Entry(STPFacilitation(), "markram1998-trains"),
+    Entry(ISTDPCotuning(), "vogels2011-balance"),
+    Entry(ISTDPTargetRate(), "vogels2011-balance"),
     Entry(MembraneRegime("rest"), "membrane-probe"),
     Entry(MembraneRegime("tau-m"), "membrane-probe"),
     Entry(MembraneRegime("threshold"), "membrane-probe"),
