@@ -98,6 +98,35 @@ CATALOGUE: tuple[FigureEntry, ...] = (
         "change per pairing vs lag with the configured rule, the exponential fit and Bi & Poo's "
         "(2001) window shape (16.8 / 33.7 ms); (B) measured minus analytic", (9.0, 3.4)),
     FigureEntry(
+        "sjostrom-frequency", "sjostrom-frequency", 0,
+        "bioSNN.plots.stdp_frequency:plot_stdp_frequency",
+        "Frequency dependence of STDP pairing: weight change (%) after 60 pairings at +10 and "
+        "-10 ms vs pairing frequency, all-to-all triplet rule (Pfister & Gerstner 2006), with "
+        "the data of Sjöström et al. (2001), mean ± SEM", (5.6, 3.8)),
+    FigureEntry(
+        "wang-triplets", "wang-triplets", 0, "bioSNN.plots.stdp_triplets:plot_stdp_triplets",
+        "Spike triplets (Wang et al. 2005): weight change (%) after 60 pre-post-pre and "
+        "post-pre-post triplets at 5/5 ms, minimal triplet rule, hippocampal parameters",
+        (4.0, 3.2)),
+    FigureEntry(
+        "song2000-weights", "song2000-weights", 0,
+        "bioSNN.plots.stdp_weights:plot_weight_distributions",
+        "Weight distributions of pair STDP under Poisson input (Song et al. 2000): (A) final "
+        "histogram per weight dependence (additive bimodal; Gütig, multiplicative unimodal), "
+        "(B) fraction of weights in the outer tenths over time", (7.0, 3.0)),
+    FigureEntry(
+        "markram1998-trains", "markram1998-trains", 0, "bioSNN.plots.stp_trains:plot_stp_trains",
+        "Tsodyks-Markram EPSP trains at 5-40 Hz: (A, B) efficacy of each spike, simulated, "
+        "recursion and steady state, for the depressing and the facilitating synapse; (C) "
+        "readout membrane during the 20 Hz train", (9.0, 2.9)),
+    FigureEntry(
+        "vogels2011-balance", "vogels2011-balance", 0,
+        "bioSNN.plots.istdp_balance:plot_istdp_balance",
+        "Inhibitory STDP balances a tuned excitatory input (Vogels et al. 2011, Fig. 1): (A) "
+        "excitatory and inhibitory weight per input group over learning, (B) postsynaptic "
+        "rate vs the target, (C) excitatory and inhibitory currents in the last second",
+        (9.0, 2.9)),
+    FigureEntry(
         "rstdp-patterns-3class", "rstdp-patterns-3class", 0,
         "bioSNN.plots.rstdp:plot_rstdp_overview",
         "R-STDP on the seed's 3-class noisy periodic patterns: (A) learning curve and test "

@@ -50,7 +50,7 @@ def test_excitatory_weights_follow_the_tuning_curve(run):
     np.testing.assert_allclose(prof, tuning(n, 4.5), rtol=0.04)
     # the inhibitory weights stay in the rule's bounds
     w = d["w_inh"].values
-    assert w.min() >= 0 and w.max() <= run.spec.params.w_max
+    assert w.min() >= 0 and w.max() <= run.spec.params.rule.bounds.w_max
     np.testing.assert_array_equal(w[0], run.spec.params.w_inh_init)
 
 
@@ -137,7 +137,24 @@ def test_spec_errors_name_the_field(quick_spec):
 
     with pytest.raises(SpecError, match="duration: must be at least 20 s"):
         quick_spec("vogels2011-balance", duration="10 s")
-    with pytest.raises(SpecError, match="w_inh_init: must be at most w_max"):
-        quick_spec("vogels2011-balance", w_inh_init=3.0, w_max=2.0)
-    with pytest.raises(SpecError, match="rho0"):
-        quick_spec("vogels2011-balance", rho0="0 Hz")
+    with pytest.raises(SpecError, match=r"w_inh_init: must lie within the rule's bounds \[0, 2\]"):
+        quick_spec("vogels2011-balance", w_inh_init=3.0, **{"plasticity.w_max": 2.0})
+    with pytest.raises(SpecError, match="plasticity: this protocol delivers no reward"):
+        quick_spec("vogels2011-balance", **{"plasticity.modulation": "reward"})
+    with pytest.raises(SpecError, match="plasticity.rho: not a parameter of timing "
+                                        "'vogels-sprekeler', weights 'additive'"):
+        quick_spec("vogels2011-balance", **{"plasticity.rho": "3 Hz"})
+
+
+def test_the_rule_is_the_spec_table():
+    """The spec's table gives vogels_sprekeler_rule's parts; an entry changes one of them."""
+    from brian2 import Hz, ms
+
+    from bioSNN.plasticity import vogels_sprekeler_rule
+    from bioSNN.protocols import find_spec
+
+    spec = find_spec("vogels2011-balance")
+    assert spec.params.rule == vogels_sprekeler_rule(tau=20 * ms, rho0=5 * Hz, eta=0.05,
+                                                     w_max=100.0)
+    slower = spec.resolve(overrides={"plasticity.rho0": "3 Hz"}).params
+    assert slower.rho0 == 3 * Hz and slower.rule.timing.eta == 0.05

@@ -36,6 +36,7 @@ from .inhibitory import VogelsSprekelerTiming, vogels_sprekeler_rule
 from .modulation import DopamineModulation, Modulation, NoModulation, RewardModulation
 from .reward import add_reward_operation, apply_reward, eligibility_at
 from .rule import STDPRule, SynapseCode, make_plastic_synapses
+from .table import PlasticityTable
 from .short_term import (TsodyksMarkram, make_stp_synapses, tm_regular_train,
                          tm_regular_train_u, tm_steady_state)
 from .timing import (NearestPreCentredTiming, NearestRestrictedTiming, NearestSymmetricTiming,
@@ -75,6 +76,8 @@ __all__ = [
     # inhibitory STDP (a timing dependence; Vogels, Sprekeler et al. 2011)
     "VogelsSprekelerTiming",
     "vogels_sprekeler_rule",
+    # a rule written as a spec table ([parameters.plasticity])
+    "PlasticityTable",
     # short-term plasticity (standalone builder; Tsodyks & Markram 1997)
     "TsodyksMarkram",
     "make_stp_synapses",

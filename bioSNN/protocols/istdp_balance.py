@@ -13,9 +13,10 @@ where :math:`x_g` is unit-variance noise low-pass filtered with ``signal_tau`` (
 drawn from the run's ``numpy`` stream. The excitatory weights are fixed and tuned: group
 :math:`g` has :math:`g_{exc}\,(0.3 + 1.1/(1 + (g - P)^4))` with ``preferred`` P = 4.5,
 ±10 % per synapse (the tuning curve of Vogels et al.). The inhibitory weights start
-uniform and weak (``w_inh_init`` 0.1 × ``g_inh``) and learn by
-:func:`~bioSNN.plasticity.vogels_sprekeler_rule` (τ 20 ms, target rate ``rho0`` 5 Hz,
-``eta``; bounds [0, ``w_max``]).
+uniform and weak (``w_inh_init`` 0.1 × ``g_inh``) and learn by the rule of the
+``[parameters.plasticity]`` table (:class:`~bioSNN.plasticity.PlasticityTable`), by default
+:func:`~bioSNN.plasticity.vogels_sprekeler_rule` (``tau`` 20 ms, target rate ``rho0``
+5 Hz, ``eta`` 0.05; additive in [0, ``w_max`` 100]).
 
 The run reproduces the two results of the paper's Fig. 1: the postsynaptic rate goes to
 about ρ0, and the inhibitory weights become co-tuned with the excitatory ones (Pearson r
@@ -39,7 +40,7 @@ from brian2 import (Hz, Network, NeuronGroup, Quantity, SpikeMonitor, StateMonit
                     TimedArray, mV, ms, nS, pF, second)
 
 from ..features.istdp_balance import EARLY_S, balance_features
-from ..plasticity import make_plastic_synapses, vogels_sprekeler_rule
+from ..plasticity import PlasticityTable, STDPRule, make_plastic_synapses, vogels_sprekeler_rule
 from .base import BrianProtocol
 from .registry import register
 from .schema import param
@@ -53,6 +54,11 @@ dge/dt = -ge / tau_E : siemens
 dgi/dt = -gi / tau_I : siemens
 """
 _SIGNAL_DT = 1 * ms
+#: The rule of Vogels et al. (2011) with this protocol's rate: the parts a table leaves out.
+_VOGELS_RULE = vogels_sprekeler_rule(tau=20 * ms, rho0=5 * Hz, eta=0.05, w_max=100.0)
+DEFAULT_RULE = PlasticityTable.from_table({
+    "timing": "vogels-sprekeler", "tau": "20 ms", "rho0": "5 Hz", "eta": 0.05,
+    "weights": "additive", "w_min": 0.0, "w_max": 100.0})
 
 
 def tuning(n_groups: int, preferred: float) -> np.ndarray:
@@ -90,13 +96,10 @@ class ISTDPBalanceParams:
                                                            "unit weight")
     w_inh_init: float = param(0.1, min=0, doc="initial inhibitory weight (all synapses); "
                                                "small: the neuron starts above rho0")
-    eta: float = param(0.05, min=0, doc="iSTDP learning rate (units of the weight)")
-    rho0: Quantity = param(5 * Hz, unit=Hz, min=0, min_inclusive=False,
-                           doc="target postsynaptic rate of the rule")
-    tau_stdp: Quantity = param(20 * ms, unit=ms, min=0, min_inclusive=False,
-                               doc="time constant of the iSTDP traces")
-    w_max: float = param(100.0, min=0, min_inclusive=False, doc="upper bound of the "
-                                                                "inhibitory weight")
+    plasticity: PlasticityTable = param(
+        DEFAULT_RULE, table=PlasticityTable,
+        doc="the inhibitory synapses' rule (default: Vogels-Sprekeler, tau 20 ms, rho0 5 Hz, "
+            "eta 0.05, additive in [0, 100])")
     duration: Quantity = param(60 * second, unit=second, min=0, min_inclusive=False,
                                doc="simulated time")
     snapshots: int = param(20, min=2, max=1000, doc="inhibitory weight snapshots")
@@ -104,12 +107,27 @@ class ISTDPBalanceParams:
                          doc="integration time step")
 
     def check(self):
-        if not self.w_inh_init <= self.w_max:
-            raise ParamConflict("w_inh_init", f"must be at most w_max ({self.w_max})")
         if not self.duration >= 4 * EARLY_S * second:
             raise ParamConflict("duration", f"must be at least {4 * EARLY_S:g} s (the early "
                                 f"rate is read over the first {EARLY_S:g} s, the late rate "
                                 "over the last quarter)")
+        if self.plasticity.modulation not in (None, "none"):
+            raise ParamConflict("plasticity", "this protocol delivers no reward or dopamine; "
+                                "remove modulation from the table")
+        rule = self.rule
+        if not rule.bounds.w_min <= self.w_inh_init <= rule.bounds.w_max:
+            raise ParamConflict("w_inh_init", f"must lie within the rule's bounds "
+                                f"[{rule.bounds.w_min:g}, {rule.bounds.w_max:g}]")
+
+    @property
+    def rule(self) -> STDPRule:
+        """The inhibitory synapses' rule (the table's parts over Vogels-Sprekeler's)."""
+        return self.plasticity.rule(_VOGELS_RULE)
+
+    @property
+    def rho0(self):
+        """The rule's target rate (NaN when its timing has none)."""
+        return getattr(self.rule.timing, "rho0", float("nan") * Hz)
 
 
 @register
@@ -148,7 +166,7 @@ class ISTDPBalance(BrianProtocol):
                        namespace={"g_exc": p.g_exc}, name="exc")
         exc.connect(i=np.arange(G * ne), j=np.zeros(G * ne, dtype=int))
         exc.w = w_exc
-        rule = vogels_sprekeler_rule(tau=p.tau_stdp, rho0=p.rho0, eta=p.eta, w_max=p.w_max)
+        rule = p.rule
         inh = make_plastic_synapses(afferents[G * ne:], post, rule,
                                     on_pre_effect="gi_post += w * g_inh",
                                     namespace_extra={"g_inh": p.g_inh}, name="inh")
@@ -190,7 +208,8 @@ class ISTDPBalance(BrianProtocol):
                                     {"units": "ms"}),
                     "group": ("group", np.arange(G), {"units": "1"})},
             attrs={"n_groups": G, "duration_s": float(p.duration / second),
-                   "rho0_Hz": float(p.rho0 / Hz), "eta": p.eta},
+                   "rho0_Hz": float(p.rho0 / Hz),
+                   "rule": p.plasticity.describe()},
         )
 
     @staticmethod

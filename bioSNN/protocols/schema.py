@@ -17,7 +17,7 @@ from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions
 
 from ..units import format_quantity, parse_quantity
 
-__all__ = ["param", "ParamInfo", "param_infos", "parse_value", "format_value",
+__all__ = ["param", "ParamInfo", "param_infos", "parse_value", "format_value", "is_table_type",
            "SURROGATE_NAMES"]
 
 #: Names of the surrogate gradients a spec may choose (``surrogate = "atan"``): the keys of
@@ -33,7 +33,10 @@ class ParamInfo:
     Attributes
     ----------
     type : type
-        ``float``, ``int``, ``bool``, ``str`` or ``Quantity``.
+        ``float``, ``int``, ``bool``, ``str`` or ``Quantity``; or a *table type*, a
+        class with ``from_table(raw, base=None)`` and ``to_table()`` (e.g.
+        :class:`bioSNN.plasticity.PlasticityTable`), whose value is written as a
+        nested TOML table ``[parameters.NAME]``.
     unit : Quantity or None
         For ``Quantity`` parameters: the unit its dimension comes from and in which
         it is written back ("10 ms").
@@ -56,7 +59,14 @@ class ParamInfo:
     choices: tuple | None = None
     doc: str = ""
 
+    @property
+    def is_table(self) -> bool:
+        """Whether the value is a nested table (``[parameters.NAME]``)."""
+        return is_table_type(self.type)
+
     def expectation(self) -> str:
+        if self.is_table:
+            return f"a table ([parameters.NAME] of {self.type.__name__})"
         if self.type is Quantity:
             text = f'a quantity in {self.unit!s}'
         elif self.type is int:
@@ -79,7 +89,7 @@ class ParamInfo:
 
 def param(default: Any, *, unit: Quantity | None = None, min: float | None = None,
           max: float | None = None, min_inclusive: bool = True, max_inclusive: bool = True,
-          choices: tuple | None = None, doc: str = ""):
+          choices: tuple | None = None, doc: str = "", table: type | None = None):
     """A dataclass field for a protocol parameter.
 
     Parameters
@@ -97,7 +107,17 @@ def param(default: Any, *, unit: Quantity | None = None, min: float | None = Non
         Allowed strings.
     doc : str
         One-line description with the meaning of the parameter.
+    table : type, optional
+        A table type (see :class:`ParamInfo`): the parameter is a nested table and
+        ``default`` an instance of it or ``None`` (no table: the protocol's own choice).
     """
+    if table is not None:
+        if not is_table_type(table):
+            raise TypeError(f"{table!r} is not a table type (it needs from_table and to_table)")
+        if default is not None and not isinstance(default, table):
+            raise TypeError(f"param default {default!r} is not a {table.__name__}")
+        info = ParamInfo(table, doc=doc)
+        return field(default_factory=lambda: default, metadata={"bioSNN": info})
     if isinstance(default, Quantity) and not (get_dimensions(default) is DIMENSIONLESS and unit is None):
         ptype = Quantity
         unit = unit if unit is not None else default.get_best_unit()
@@ -118,19 +138,29 @@ def param(default: Any, *, unit: Quantity | None = None, min: float | None = Non
     return field(default_factory=lambda: default, metadata={"bioSNN": info})
 
 
+def is_table_type(t) -> bool:
+    """Whether ``t`` is a table type (``from_table`` and ``to_table``)."""
+    return isinstance(t, type) and hasattr(t, "from_table") and hasattr(t, "to_table")
+
+
 def param_infos(params_cls) -> dict[str, ParamInfo]:
     """The :class:`ParamInfo` of every field of a parameters dataclass, in order."""
     return {f.name: f.metadata["bioSNN"] for f in dataclasses.fields(params_cls)}
 
 
-def parse_value(info: ParamInfo, raw: Any):
+def parse_value(info: ParamInfo, raw: Any, base: Any = None):
     """Turn a raw TOML / command-line value into a checked parameter value.
+
+    For a table parameter ``raw`` is the table and ``base`` the value it changes
+    (``None``: a fresh table).
 
     Raises
     ------
     ValueError
         With a message that says what was expected.
     """
+    if info.is_table:
+        return info.type.from_table(raw, base=base)
     if info.type is Quantity:
         value = parse_quantity(raw, info.unit)
         number = float(value / info.unit)
@@ -177,7 +207,10 @@ def parse_value(info: ParamInfo, raw: Any):
 
 
 def format_value(info: ParamInfo, value: Any):
-    """The TOML-ready form of a parameter value ("10 ms" for quantities)."""
+    """The TOML-ready form of a parameter value ("10 ms" for quantities; a dict, or
+    ``None`` when unset, for tables)."""
+    if info.is_table:
+        return None if value is None else value.to_table()
     if info.type is Quantity:
         return format_quantity(value, info.unit)
     return value

@@ -113,10 +113,16 @@ class ProtocolSpec:
         if quick and self.mode != "quick":
             changes.update(self.quick)
         parsed_over = {}
-        for key, raw in (overrides or {}).items():
-            value = _parse_param(type(params), key, raw, "--set", key)
+        infos = param_infos(type(params))
+        for key, raw in _group_table_overrides(type(params), overrides or {}).items():
+            base = changes.get(key, getattr(params, key)) if isinstance(raw, _TableDelta) else None
+            value = _parse_param(type(params), key, raw, "--set", key, base=base)
             changes[key] = value
-            parsed_over[key] = format_value(param_infos(type(params))[key], value)
+            if isinstance(raw, _TableDelta):
+                table = format_value(infos[key], value)
+                parsed_over.update({f"{key}.{sub}": table.get(sub) for sub in raw})
+            else:
+                parsed_over[key] = format_value(infos[key], value)
         if changes:
             params = _replace_params(params, changes, "--set" if overrides else self.source)
         if target is not None and target not in TARGETS:
@@ -137,7 +143,7 @@ class ProtocolSpec:
         """What makes two runs the same run: name, kind, seed, Brian2 target and the
         resolved parameter table (not the mode label, the source or the runtime)."""
         return (self.name, self.kind, self.seed, self.target,
-                tuple(sorted(self.parameter_table().items())))
+                tuple(sorted((k, _hashable(v)) for k, v in self.parameter_table().items())))
 
     def parameter_table(self) -> dict[str, Any]:
         """Parameter name -> TOML-ready value (quantities as "10 ms")."""
@@ -156,13 +162,26 @@ class ProtocolSpec:
                   f"seed = {self.seed}",
                   *([f"target = {_toml_value(self.target)}"] if self.target else []), "",
                   "[parameters]"]
+        tables = []
         for key, value in self.parameter_table().items():
             doc = f"  # {infos[key].doc}" if infos[key].doc else ""
+            if infos[key].is_table:
+                if value is not None:
+                    tables += ["", f"[parameters.{key}]" + doc, *_toml_table(value)]
+                continue
             lines.append(f"{key} = {_toml_value(value)}{doc}")
+        lines += tables
         if self.quick and self.mode != "quick":
             lines += ["", "[quick]"]
+            tables = []
             for key, value in self.quick.items():
-                lines.append(f"{key} = {_toml_value(format_value(infos[key], value))}")
+                formatted = format_value(infos[key], value)
+                if infos[key].is_table:
+                    if formatted is not None:
+                        tables += ["", f"[quick.{key}]", *_toml_table(formatted)]
+                    continue
+                lines.append(f"{key} = {_toml_value(formatted)}")
+            lines += tables
         if self.runtime:
             lines += ["", "[runtime]"]
             lines += [f'{mode} = "{seconds:g} s"' for mode, seconds in self.runtime.items()]
@@ -179,7 +198,46 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {value!r} to TOML")
 
 
-def _parse_param(params_cls, key: str, raw: Any, source: str, field_name: str):
+def _toml_table(table: Mapping[str, Any]) -> list[str]:
+    return [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+
+
+def _hashable(value: Any):
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    return value
+
+
+class _TableDelta(dict):
+    """``--set NAME.key=value`` entries of one table parameter: a change to its value."""
+
+
+def _group_table_overrides(params_cls, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Overrides with ``NAME.key`` entries gathered into one :class:`_TableDelta` per
+    table parameter NAME (an error names a dotted key whose NAME is no table)."""
+    infos = param_infos(params_cls)
+    out: dict[str, Any] = {}
+    for key, raw in overrides.items():
+        head, dot, sub = key.partition(".")
+        if not dot:
+            out[key] = raw
+            continue
+        if head not in infos or not infos[head].is_table:
+            tables = [k for k, i in infos.items() if i.is_table]
+            raise SpecError("--set", key, f"{head!r} is not a table parameter of this kind "
+                            f"(tables: {', '.join(tables) or 'none'}); set plain "
+                            f"parameters as name=value")
+        if not sub:
+            raise SpecError("--set", key, f"expected {head}.KEY=value")
+        delta = out.setdefault(head, _TableDelta())
+        if not isinstance(delta, _TableDelta):
+            raise SpecError("--set", key, f"{head} is set whole and by key; use one")
+        delta[sub] = raw
+    return out
+
+
+def _parse_param(params_cls, key: str, raw: Any, source: str, field_name: str,
+                 base: Any = None):
     infos = param_infos(params_cls)
     if key not in infos:
         elsewhere = _kinds_with_parameter(key)
@@ -188,8 +246,12 @@ def _parse_param(params_cls, key: str, raw: Any, source: str, field_name: str):
         raise SpecError(source, field_name, f"unknown parameter {key!r}{hint}; valid "
                         f"parameters: {', '.join(infos)}")
     try:
-        return parse_value(infos[key], raw)
+        return parse_value(infos[key], raw, base=base)
     except ValueError as err:
+        entry = getattr(err, "key", None)      # a table type's error names its entry
+        if entry is not None:
+            raise SpecError(source, f"{field_name}.{entry}" if entry else field_name,
+                            err.detail) from None
         raise SpecError(source, field_name, str(err)) from None
 
 
@@ -263,11 +325,14 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>") -> ProtocolSpec:
         raise SpecError(source, "seed", f"expected a non-negative integer up to {SEED_MAX} "
                         f"(2**32-1), got {seed}")
     params_cls = proto_cls.Params
-    values = {k: _parse_param(params_cls, k, v, source, f"parameters.{k}")
+    defaults = params_cls()          # a table in the file changes the kind's default table
+    values = {k: _parse_param(params_cls, k, v, source, f"parameters.{k}",
+                              base=getattr(defaults, k, None))
               for k, v in data.get("parameters", {}).items()}
     params = params_cls(**values)
     _check_params(params, source)
-    quick = {k: _parse_param(params_cls, k, v, source, f"quick.{k}")
+    quick = {k: _parse_param(params_cls, k, v, source, f"quick.{k}",
+                          base=getattr(params, k, None))
              for k, v in data.get("quick", {}).items()}
     _check_params(dataclasses.replace(params, **quick), source + " [quick]")
     return ProtocolSpec(name=data["name"], kind=kind, description=data["description"],

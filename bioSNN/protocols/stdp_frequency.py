@@ -9,8 +9,10 @@ effect, as in ``stdp-window``. The weight starts at 1 (weights in units of the i
 weight); the update is additive and never clipped (bounds ±1000, checked after the run),
 as in Pfister & Gerstner's fits, so :math:`\Delta w\,(\%) = 100\,(w(T) - 1)`.
 
-The rule is the spec parameter ``timing``, a named preset
-(:data:`TIMING_PRESETS`):
+The rule is the spec parameter ``timing``, a named preset (:data:`TIMING_PRESETS`), or a
+``[parameters.plasticity]`` table that selects and parameterises the timing dependence
+instead (:class:`~bioSNN.plasticity.PlasticityTable`; e.g. ``timing = "triplet"``,
+``nearest_spike = true``, ``A3_plus = 0.065``; the weight dependence stays fixed):
 
 ``triplet-all-to-all``
     :class:`~bioSNN.plasticity.TripletTiming`, all-to-all, full model, visual cortex:
@@ -55,7 +57,9 @@ from brian2 import Network, Quantity, SpikeGeneratorGroup, ms, second
 
 from ..features.stdp_frequency import (SJOSTROM_2001, SJOSTROM_2001_SOURCE,  # noqa: F401
                                        frequency_features, nearest_spike_dw)
-from ..plasticity import STDPRule, STDPTiming, TripletTiming, WeightBounds, make_plastic_synapses
+from ..plasticity import (PlasticityTable, STDPRule, STDPTiming, TripletTiming, WeightBounds,
+                          make_plastic_synapses)
+from ._timing_table import check_timing_table, chosen_rule, plasticity_param, timing_label
 from .base import BrianProtocol
 from .registry import register
 from .schema import param
@@ -122,12 +126,14 @@ class STDPFrequencyParams:
                          doc="time resolution: lags and periods must be whole multiples")
     per_frequency_clock: bool = param(True, doc="run each frequency on the coarsest exact "
                                                 "clock (gcd of lag and period); false: all on dt")
+    plasticity: PlasticityTable | None = plasticity_param()
 
     def frequencies(self) -> np.ndarray:
         """The pairing frequencies (Hz) as an array."""
         return parse_frequencies(self.frequencies_Hz)
 
     def check(self):
+        check_timing_table(self.plasticity)
         freqs = parse_frequencies(self.frequencies_Hz, example="0.1 10 20 40 50")
         dt_ms, lag_ms = float(self.dt / ms), float(self.delta_t / ms)
         if _ticks(lag_ms, dt_ms) is None:
@@ -145,7 +151,8 @@ class STDPFrequencyParams:
 
     @property
     def rule(self) -> STDPRule:
-        return STDPRule(timing=TIMING_PRESETS[self.timing], bounds=_BOUNDS)
+        """The timing preset, or the ``plasticity`` table's timing, with unclipped bounds."""
+        return chosen_rule(TIMING_PRESETS, self.timing, self.plasticity, _BOUNDS)
 
     def lags_ms(self) -> np.ndarray:
         lag = float(self.delta_t / ms)
@@ -233,7 +240,7 @@ class STDPFrequency(BrianProtocol):
             "dw_percent": (("lag", "frequency"), dw_percent,
                            {"units": "%", "long_name": "weight change in % of the initial weight"}),
         }
-        timing = TIMING_PRESETS[p.timing]
+        timing = p.rule.timing
         if isinstance(timing, TripletTiming) and timing.nearest_spike:
             closed = [[100.0 * nearest_spike_dw(lag, 1000.0 / f, p.n_pairings,
                                                 **_triplet_ms(timing)) for f in freqs]
@@ -247,7 +254,7 @@ class STDPFrequency(BrianProtocol):
             coords={"lag": ("lag", lags, {"units": "ms", "long_name": "t_post - t_pre"}),
                     "frequency": ("frequency", freqs, {"units": "Hz",
                                                        "long_name": "pairing frequency"})},
-            attrs={"n_pairings": p.n_pairings, "timing": p.timing, "clipped": int(clipped),
+            attrs={"n_pairings": p.n_pairings, "timing": timing_label(p.timing, p.plasticity), "clipped": int(clipped),
                    "data_source": SJOSTROM_2001_SOURCE},
         )
 

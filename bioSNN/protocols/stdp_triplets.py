@@ -20,7 +20,10 @@ minimal triplet model fitted to the hippocampal data (Pfister & Gerstner 2006, T
 :math:`\tau_+` 16.8 ms, :math:`\tau_-` 33.7 ms, :math:`\tau_y` 40 ms, :math:`A_2^+`
 5.3e-3, :math:`A_3^+` 8e-3, :math:`A_2^-` 3.5e-3, :math:`A_3^-` 0); ``pair``, the same
 rule without the triplet term (:class:`~bioSNN.plasticity.STDPTiming`, :math:`A_+`
-5.3e-3, :math:`A_-` 3.5e-3). The quadruplet protocol of the same paper is not built yet.
+5.3e-3, :math:`A_-` 3.5e-3). A ``[parameters.plasticity]`` table
+(:class:`~bioSNN.plasticity.PlasticityTable`) replaces the preset by any timing dependence
+and its parameters; the weight dependence stays additive and unclipped. The quadruplet
+protocol of the same paper is not built yet.
 
 References
 ----------
@@ -39,7 +42,9 @@ import xarray as xr
 from brian2 import Hz, Network, Quantity, SpikeGeneratorGroup, ms, second
 
 from ..features.stdp_triplets import PATTERNS, triplet_features
-from ..plasticity import STDPRule, STDPTiming, TripletTiming, WeightBounds, make_plastic_synapses
+from ..plasticity import (PlasticityTable, STDPRule, STDPTiming, TripletTiming, WeightBounds,
+                          make_plastic_synapses)
+from ._timing_table import check_timing_table, chosen_rule, plasticity_param, timing_label
 from .base import BrianProtocol
 from .registry import register
 from .schema import param
@@ -76,8 +81,10 @@ class STDPTripletsParams:
                                            doc="triplets per second (Wang et al. 2005: 1 Hz)")
     dt: Quantity = param(0.1 * ms, unit=ms, min=0, min_inclusive=False, max=1,
                          doc="time resolution: intervals and period must be whole multiples")
+    plasticity: PlasticityTable | None = plasticity_param()
 
     def check(self):
+        check_timing_table(self.plasticity)
         for name in ("delta_t1", "delta_t2"):
             if _ticks(getattr(self, name), self.dt) is None:
                 raise ParamConflict(name, f"must be a whole number of time steps dt ({self.dt})")
@@ -91,7 +98,8 @@ class STDPTripletsParams:
 
     @property
     def rule(self) -> STDPRule:
-        return STDPRule(timing=TIMING_PRESETS[self.timing], bounds=_BOUNDS)
+        """The timing preset, or the ``plasticity`` table's timing, with unclipped bounds."""
+        return chosen_rule(TIMING_PRESETS, self.timing, self.plasticity, _BOUNDS)
 
 
 def triplet_times(p: STDPTripletsParams):
@@ -141,7 +149,7 @@ class STDPTriplets(BrianProtocol):
              "dw_percent": ("pattern", 100.0 * (w - W_INIT) / W_INIT,
                             {"units": "%", "long_name": "weight change in % of the initial weight"})},
             coords={"pattern": ("pattern", list(PATTERNS), {"units": "1"})},
-            attrs={"n_repetitions": p.n_repetitions, "timing": p.timing, "clipped": int(clipped),
+            attrs={"n_repetitions": p.n_repetitions, "timing": timing_label(p.timing, p.plasticity), "clipped": int(clipped),
                    "delta_t1_ms": float(p.delta_t1 / ms), "delta_t2_ms": float(p.delta_t2 / ms)},
         )
 

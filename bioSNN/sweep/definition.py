@@ -287,11 +287,15 @@ def define_sweep(name: str, sets: Sequence[str] = (), seeds: str | Iterable[int]
     base = spec.resolve(quick=quick, target=target)
     infos = param_infos(type(base.params))
     axes = []
-    for item in sets:
-        key, raws = parse_sweep_set(item)
+    parsed_sets = [parse_sweep_set(item) for item in sets]
+    table_firsts = {key: raws[0] for key, raws in parsed_sets if "." in key and raws}
+    for key, raws in parsed_sets:
         if key in (ax.name for ax in axes):
             raise SpecError("--set", key, "given twice; list all its values in one --set "
                             "key=v1,v2,...")
+        if "." in key:  # one entry of a table parameter (plasticity.tau_y)
+            axes.append(_table_axis(base, key, raws, table_firsts))
+            continue
         if key not in infos:
             raise SpecError("--set", key, f"unknown parameter {key!r}; valid parameters: "
                             f"{', '.join(infos)}")
@@ -327,3 +331,27 @@ def _is_number(v) -> bool:
 def _one_line(err: BaseException) -> str:
     text = f"{type(err).__name__}: {err}".strip()
     return re.sub(r"\s*\n\s*", " | ", text)
+
+
+def _table_axis(base, key: str, raws, table_firsts) -> "SweepAxis":
+    """The axis of one entry of a table parameter: each value checked by resolving it
+    with the first value of every other table entry swept (a timing selector, say)."""
+    from brian2 import Quantity
+
+    head, _, sub = key.partition(".")
+    values, numbers, unit = [], [], None
+    for raw in raws:
+        resolved = base.resolve(overrides={**table_firsts, key: raw})   # SpecError: --set, key
+        canonical = resolved.overrides[key]
+        if canonical in values:
+            raise SpecError("--set", key, f"value {canonical!r} given twice")
+        values.append(canonical)
+        value = dict(getattr(resolved.params, head).values).get(sub, canonical)
+        if isinstance(value, Quantity) and not value.is_dimensionless:
+            best = value.get_best_unit() if unit is None else unit
+            unit = best
+            numbers.append(float(value / best))
+        else:
+            numbers.append(float(value) if _is_number(value) else None)
+    unit_text = str(unit).replace("^", "**") if unit is not None else None
+    return SweepAxis(key, tuple(values), unit_text, tuple(numbers))
