@@ -6,8 +6,10 @@ r"""Speed of bioSNN's network kinds against NEST 3.10 on the same networks.
 (``cuba-benchmark``: ``iaf_psc_exp``) in NEST and in bioSNN on the ``cpp_standalone`` and
 ``cython`` targets, each measurement in its own process, and writes
 ``bench-results/nest.json`` (one row per model, simulator, N and threads: ``build_s``,
-``wall_s_per_sim_s``, ``peak_mb``, ``events_per_s``, ``rate_hz``, ``cv_mean``) and a
-table of each bioSNN time over NEST's.
+``wall_s_per_sim_s``, ``peak_mb``, ``events_per_s``, ``rate_hz``, ``cv_mean``; for
+bioSNN rows also ``rate_rel_diff``, ``ks_rate`` and ``ks_cv``, the agreement with NEST's
+row: relative mean-rate difference and two-sample KS statistics of the per-neuron rate and
+ISI-CV distributions) and a table of each bioSNN time over NEST's.
 
 Same model, parameters, dt (0.1 ms), initial V distribution and connectivity rule on
 both sides; different random numbers. Mismatches, by construction:
@@ -60,6 +62,25 @@ def _features(i, t, n_exc, n_inh, t0_ms, t1_ms):
 
     s = population_features(i, t, n_exc, n_inh, t0_ms, t1_ms, bin_ms=1.0)
     return s["rate_Hz"], s["cv_mean"]
+
+
+def per_neuron(i, t, n_neurons, t0_ms, t1_ms) -> dict:
+    """Per-neuron rate (Hz) over [t0, t1) and ISI CV (neurons with >= 3 spikes there): the
+    distributions the driver compares across simulators (two-sample KS)."""
+    keep = (t >= t0_ms) & (t < t1_ms)
+    i, t = np.asarray(i)[keep], np.asarray(t)[keep]
+    counts = np.bincount(i, minlength=n_neurons)
+    rates = counts / ((t1_ms - t0_ms) / 1000.0)
+    order = np.lexsort((t, i))
+    i, t = i[order], t[order]
+    cvs = []
+    starts = np.searchsorted(i, np.arange(n_neurons))
+    ends = np.searchsorted(i, np.arange(n_neurons), side="right")
+    for a, b in zip(starts, ends):
+        if b - a >= 3:
+            isi = np.diff(t[a:b])
+            cvs.append(float(isi.std() / isi.mean()))
+    return {"_rates": rates.tolist(), "_cvs": cvs}
 
 
 def run_nest(model: str, n: int, threads: int, duration_ms: float, seed: int = 1) -> dict:
@@ -120,7 +141,8 @@ def run_nest(model: str, n: int, threads: int, duration_ms: float, seed: int = 1
     t = np.asarray(ev["times"], dtype=float)
     rate, cv = _features(i, t, n_e, n_i, t_start, duration_ms)
     return {"build_s": build, "sim_s": sim, "n_spikes": int(len(t)), "n_synapses": int(n_syn),
-            "n_neurons": n_e + n_i, "rate_hz": rate, "cv_mean": cv}
+            "n_neurons": n_e + n_i, "rate_hz": rate, "cv_mean": cv,
+            **per_neuron(i, t, n_e + n_i, t_start, duration_ms)}
 
 
 def run_biosnn(model: str, target: str, n: int, threads: int, duration_ms: float,
@@ -181,10 +203,12 @@ def run_biosnn(model: str, target: str, n: int, threads: int, duration_ms: float
                                                                + int(d.attrs["n_inh"]))
     else:
         n_syn = int(s["n_synapses"])
+    n_neurons = int(d.attrs["n_exc"]) + int(d.attrs["n_inh"])
     return {"build_s": total - loop["s"], "sim_s": loop["s"],
             "n_spikes": int(d.sizes["spike"]), "n_synapses": n_syn,
-            "n_neurons": int(d.attrs["n_exc"]) + int(d.attrs["n_inh"]),
-            "rate_hz": s["rate_Hz"], "cv_mean": s["cv_mean"]}
+            "n_neurons": n_neurons, "rate_hz": s["rate_Hz"], "cv_mean": s["cv_mean"],
+            **per_neuron(d["spike_neuron"].values, d["spike_time"].values, n_neurons, t_start,
+                         duration_ms)}
 
 
 def measure(model: str, simulator: str, n: int, threads: int, duration_ms: float) -> dict:
@@ -226,18 +250,44 @@ def plan(quick: bool, sizes=None, threads=None):
                     yield model, sim, n, th
 
 
+def agreement(rows) -> list[dict]:
+    """The rows without their per-neuron arrays, each bioSNN row with its agreement with
+    NEST's at the same model, N and threads: ``rate_rel_diff`` (mean rate, relative) and
+    the two-sample KS statistics ``ks_rate`` / ``ks_cv`` of the per-neuron distributions."""
+    from scipy.stats import ks_2samp
+
+    nest_rows = {(r["model"], r["n"], r["threads"]): r for r in rows if r["simulator"] == "nest"}
+    out = []
+    for r in rows:
+        r = dict(r)
+        ref = nest_rows.get((r["model"], r["n"], r["threads"]))
+        if ref is not None and r["simulator"] != "nest" and "_rates" in r and "_rates" in ref:
+            r["rate_rel_diff"] = r["rate_hz"] / ref["rate_hz"] - 1
+            r["ks_rate"] = float(ks_2samp(r["_rates"], ref["_rates"]).statistic)
+            r["ks_cv"] = (float(ks_2samp(r["_cvs"], ref["_cvs"]).statistic)
+                          if r["_cvs"] and ref["_cvs"] else float("nan"))
+        out.append(r)
+    for r in out:
+        r.pop("_rates", None)
+        r.pop("_cvs", None)
+    return out
+
+
 def ratio_table(rows) -> str:
     """Each bioSNN row's simulation time (and build time) over NEST's at the same model,
     N and threads."""
     nest_rows = {(r["model"], r["n"], r["threads"]): r for r in rows if r["simulator"] == "nest"}
     lines = [f"{'model':<10} {'N':>6} {'thr':>3} {'simulator':<14} {'build s':>8} "
-             f"{'s/sim s':>8} {'x NEST':>7} {'MB':>6} {'Hz':>6} {'CV':>5}"]
+             f"{'s/sim s':>8} {'x NEST':>7} {'MB':>6} {'Hz':>6} {'CV':>5} {'dHz %':>6} "
+             f"{'KS rate':>7} {'KS CV':>6}"]
     for r in rows:
         ref = nest_rows.get((r["model"], r["n"], r["threads"]))
         ratio = r["wall_s_per_sim_s"] / ref["wall_s_per_sim_s"] if ref else float("nan")
         lines.append(f"{r['model']:<10} {r['n']:>6} {r['threads']:>3} {r['simulator']:<14} "
                      f"{r['build_s']:>8.2f} {r['wall_s_per_sim_s']:>8.2f} {ratio:>7.2f} "
-                     f"{r['peak_mb']:>6.0f} {r['rate_hz']:>6.1f} {r['cv_mean']:>5.2f}")
+                     f"{r['peak_mb']:>6.0f} {r['rate_hz']:>6.1f} {r['cv_mean']:>5.2f} "
+                     f"{100 * r.get('rate_rel_diff', float('nan')):>6.1f} "
+                     f"{r.get('ks_rate', float('nan')):>7.3f} {r.get('ks_cv', float('nan')):>6.3f}")
     return "\n".join(lines)
 
 
@@ -262,6 +312,7 @@ def main(argv=None) -> int:
     for model, sim, n, th in plan(a.quick, sizes, threads):
         print(f"bench-nest: {model} {sim} N={n} threads={th}", file=sys.stderr, flush=True)
         rows.append(_child(model, sim, n, th, duration))
+    rows = agreement(rows)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = a.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({"quick": a.quick, "rows": rows}, indent=1))

@@ -112,9 +112,12 @@ def test_input_boost_follows_the_rule(quick):
     live = img[:-1] < data.sizes["image"]
     repeated = live & (img[1:] == img[:-1])
     assert repeated.any(), "no presentation was repeated in the quick run"
-    # repeated exactly when the E layer fired fewer than min_spikes (cap not reached) ...
+    # repeated exactly when the E layer fired fewer than min_spikes (cap not reached) and
+    # the phase had a spare slot (else accepted, "forced") ...
     low = (counts < p.min_spikes) & (boost[:-1] < p.max_boosts)
-    np.testing.assert_array_equal(repeated, live & low)
+    forced = data["slot_forced"].values[1:].astype(bool)
+    np.testing.assert_array_equal(repeated, live & low & ~forced)
+    assert not (forced & ~(live & low)).any()
     # ... and each repeat raises the rate by one boost step
     np.testing.assert_array_equal(boost[1:][repeated], boost[:-1][repeated] + 1)
     assert (boost[1:][live & ~repeated] == 0).all()
@@ -181,3 +184,42 @@ def test_same_seed_same_result(quick):
     np.testing.assert_array_equal(again.data["exc_spike_time"].values,
                                   quick.data["exc_spike_time"].values)
     assert again.summary["test_accuracy"] == quick.summary["test_accuracy"]
+
+
+@needs_mnist
+@pytest.mark.data
+def test_tight_repeat_budget_still_shows_every_image():
+    """With too few spare slots, each phase repeats only while it keeps a slot for each of
+    its later images (its deadline); every image of every phase is shown, and a forced
+    accept happens exactly when a repeat would break the deadline (hand-checked per slot)."""
+    from bioSNN.stdp_mnist.network import phase_deadlines
+
+    spec = find_spec("stdp-mnist-100").resolve(quick=True, overrides={
+        "n_exc": 10, "n_train": 40, "n_label": 10, "n_test": 20, "repeat_budget": 0.1,
+        "min_spikes": 30})      # most presentations ask for a repeat
+    r = get_kind(spec.kind)(spec).run()
+    p, data, s = spec.params, r.data, r.summary
+    assert (s["n_train"], s["n_label"], s["n_test"]) == (40, 10, 20)
+    assert s["n_forced"] > 0 and s["n_repeats"] > 0
+    ends, deadlines = phase_deadlines(p, p.n_images, p.n_train)
+    assert ends == (40, 50, 70) and deadlines == (44, 55, 80)   # floor(0.1 x 40, 10); 70 + 10
+    img = data["slot_image"].values
+    boost = data["slot_boost"].values
+    forced = data["slot_forced"].values.astype(bool)
+    counts = presentation_counts(data["exc_spike_neuron"].values, data["exc_spike_time"].values,
+                                 p.n_exc, float(data.attrs["slot_ms"]),
+                                 float(data.attrs["presentation_ms"]),
+                                 np.arange(len(img) - 1)).sum(axis=1)
+    for k in range(1, len(img)):                     # the decision at the start of slot k
+        i = img[k - 1]
+        if i >= p.n_images:
+            assert img[k] == i and not forced[k]
+            continue
+        phase = int(np.searchsorted(ends, i, side="right"))
+        wants_repeat = counts[k - 1] < p.min_spikes and boost[k - 1] < p.max_boosts
+        must_accept = deadlines[phase] - k < ends[phase] - i
+        assert forced[k] == (wants_repeat and must_accept), k
+        assert img[k] == (i if wants_repeat and not must_accept else i + 1), k
+    # each phase ended by its deadline
+    for phase, (end, deadline) in enumerate(zip(ends, deadlines)):
+        assert np.flatnonzero(img >= end)[0] <= deadline, phase

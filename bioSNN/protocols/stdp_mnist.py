@@ -46,8 +46,10 @@ class StdpMnistParams:
                              "with learning off to assign labels (training data only)")
     n_test: int = param(10000, min=1, max=10000, doc="test images (the test split)")
     shuffle: bool = param(True, doc="training order and test subset drawn from the numpy stream")
-    repeat_budget: float = param(0.1, min=0, max=10,
-                                 doc="extra slots for boosted repeats, as a fraction of the images")
+    repeat_budget: float = param(1.0, min=0, max=10,
+                                 doc="extra slots for boosted repeats, as a fraction of each "
+                                     "phase's images (a phase out of spare slots accepts "
+                                     "every presentation: n_forced)")
     # input
     max_rate: Quantity = param(63.75 * Hz, unit=Hz, **_POS, doc="input rate of a pixel of 255")
     boost_rate: Quantity = param(31.875 * Hz, unit=Hz, min=0,
@@ -210,6 +212,7 @@ class StdpMnist(BrianProtocol):
         sim_wall = float(getattr(brian2.get_device(), "_last_run_time", None) or wall)
         slot_image = np.asarray(g["schedule"].img[0], dtype=np.int64)
         slot_boost = np.asarray(g["schedule"].boost[0], dtype=np.int64)
+        slot_forced = np.asarray(g["schedule"].forced[0], dtype=np.int64)
         n_e = p.n_exc
         syn = g["syn"]
         W = np.zeros((pixels.shape[1], n_e))
@@ -233,6 +236,9 @@ class StdpMnist(BrianProtocol):
                                {"units": "1", "long_name": "image shown in each slot (plus "
                                                            "the state after the last)"}),
                 "slot_boost": ("slot", slot_boost, {"units": "1"}),
+                "slot_forced": ("slot", slot_forced, {"units": "1", "long_name":
+                                "1: the presentation that ended was accepted with too few "
+                                "spikes, its phase out of spare slots"}),
                 "image_source": ("image", sched.source, {"units": "1",
                                  "long_name": "index in its MNIST split"}),
                 "image_phase": ("image", sched.phase, {"units": "1",
@@ -298,6 +304,7 @@ def stdp_mnist_features(data: xr.Dataset, params) -> dict:
         "n_train": int(((phase == 0) & shown).sum()), "n_label": int(lab.sum()),
         "n_test": int(test.sum()),
         "n_repeats": int((live & (img[1:] == img[:-1])).sum()),
+        "n_forced": int(data["slot_forced"].values.sum()) if "slot_forced" in data else 0,
         "n_idle_slots": int((~live).sum()),
         "n_assigned": int((assignments >= 0).sum()),
         "classes_covered": int(len(set(assignments[assignments >= 0].tolist()))),

@@ -16,6 +16,8 @@ variable would add :math:`784 N_e` operations to every step).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
                     linked_var, ms, mV, second)
@@ -68,6 +70,19 @@ STDP_RULES = {
 }
 
 
+def phase_deadlines(p, n_images: int, n_train: int) -> tuple[tuple[int, int, int],
+                                                              tuple[int, int, int]]:
+    """Where each phase's images end (image index) and the slot by which each phase must
+    be done: every phase gets its own images plus ``floor(repeat_budget x`` its images``)``
+    slots for repeats, the test phase the rest of the run's ``p.n_slots``. A phase that
+    ends early leaves its spare slots to the next ones; none can take a later phase's."""
+    n_label = n_images - n_train - p.n_test
+    label_end = n_train + n_label
+    d_train = n_train + math.floor(p.repeat_budget * n_train)
+    d_label = d_train + n_label + math.floor(p.repeat_budget * n_label)
+    return (n_train, label_end, n_images), (d_train, d_label, p.n_slots)
+
+
 def build_network(p, pixels: np.ndarray, n_train: int, rng: np.random.Generator):
     """Build the network (run it for ``p.n_slots`` slots plus one step).
 
@@ -94,12 +109,28 @@ def build_network(p, pixels: np.ndarray, n_train: int, rng: np.random.Generator)
     pixel = TimedArray(values, dt=frame, name="pixel")
 
     n_images = pixels.shape[0]
-    control = NeuronGroup(1, "img : 1\nboost : 1\ntotal : 1\nlearning : 1", name="control",
+    ends, deadlines = phase_deadlines(p, n_images, n_train)
+    control = NeuronGroup(1, "img : 1\nboost : 1\ntotal : 1\nlearning : 1\nforced : 1",
+                          name="control",
                           namespace={"min_spikes": p.min_spikes, "max_boosts": p.max_boosts,
-                                     "n_images": n_images, "n_train": n_train})
+                                     "n_images": n_images, "n_train": n_train,
+                                     "label_end": ends[1], "d_train": deadlines[0],
+                                     "d_label": deadlines[1], "d_test": deadlines[2],
+                                     "slot_len": slot})
     control.learning = 1.0 if n_train > 0 else 0.0
+    # A repeat is allowed only while the phase keeps a slot for each of its later images
+    # (its deadline: phase_deadlines); otherwise the presentation is accepted ("forced").
     control.run_regularly(
-        "accept = int(total >= min_spikes or boost >= max_boosts) * int(t > 0*ms)\n"
+        "in_train = int(img < n_train)\n"
+        "in_label = int(img >= n_train) * int(img < label_end)\n"
+        "in_test = 1 - in_train - in_label\n"
+        "deadline = in_train * d_train + in_label * d_label + in_test * d_test\n"
+        "phase_end = in_train * n_train + in_label * label_end + in_test * n_images\n"
+        "slot_now = floor(t / slot_len + 0.5)\n"
+        "wanted = int(total >= min_spikes or boost >= max_boosts)\n"
+        "forced = (1 - wanted) * int(deadline - slot_now < phase_end - img) * int(img < n_images)"
+        " * int(t > 0*ms)\n"
+        "accept = int(wanted + forced > 0) * int(t > 0*ms)\n"
         "repeat = int(t > 0*ms) - accept\n"
         "img = clip(img + accept, 0, n_images)\n"
         "boost = (boost + 1) * repeat\n"
@@ -171,7 +202,7 @@ def build_network(p, pixels: np.ndarray, n_train: int, rng: np.random.Generator)
     spikes = SpikeMonitor(exc, name="exc_spikes")
     inp_count = SpikeMonitor(inp, record=False, name="input_count")
     inh_count = SpikeMonitor(inh, record=False, name="inh_count")
-    schedule = StateMonitor(control, ["img", "boost"], record=0, dt=slot, when="start",
+    schedule = StateMonitor(control, ["img", "boost", "forced"], record=0, dt=slot, when="start",
                             order=3, name="schedule")
     objects = dict(control=control, input=inp, exc=exc, inh=inh, syn=syn, e2i=e2i, i2e=i2e,
                    counter=counter, spikes=spikes, input_count=inp_count,
