@@ -103,6 +103,10 @@ def test_set_changes_one_entry_and_errors_name_the_field():
     assert changed.params.rule.timing.tau_y == 80 * ms
     assert changed.params.rule.timing.A2_minus == 0.008
     assert changed.overrides["plasticity.tau_y"] == "80 ms"
+    for order in ((("plasticity.tau_y", "80 ms"), ("plasticity", {"timing": "pair"})),
+                  (("plasticity", {"timing": "pair"}), ("plasticity.tau_y", "80 ms"))):
+        with pytest.raises(SpecError, match="plasticity is set whole and by key"):
+            spec.resolve(overrides=dict(order))
     with pytest.raises(SpecError, match="'delta_t' is not a table parameter"):
         spec.resolve(overrides={"delta_t.x": 1})
     with pytest.raises(SpecError, match="plasticity.tau_w: not a parameter of timing 'triplet'"):

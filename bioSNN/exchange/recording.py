@@ -290,11 +290,23 @@ def recording_of(results, with_weights: bool = False) -> Recording:
     cls = get_kind(spec.kind)
     for pop in pops:
         pop.model = cls.populations.get(pop.name, pop.model)
-        pop.parameters.update({k: str(v) for k, v in spec.parameter_table().items()})
+        pop.parameters.update(_flat_parameters(spec.parameter_table()))
     refine = getattr(cls, "recording", None)
     if refine is not None:
         refine(data, params, rec)
     return rec
+
+
+def _flat_parameters(table: dict) -> dict[str, str]:
+    """Parameter name -> text; a table parameter becomes one entry per key,
+    ``<name>_<key>`` (NWB columns hold no dictionaries; nwbinspector flags them)."""
+    out = {}
+    for k, v in table.items():
+        if isinstance(v, dict):
+            out.update({f"{k}_{sub}": str(x) for sub, x in v.items()})
+        else:
+            out[k] = str(v)
+    return out
 
 
 def provenance_text(rec: Recording) -> str:

@@ -220,6 +220,8 @@ def _group_table_overrides(params_cls, overrides: Mapping[str, Any]) -> dict[str
     for key, raw in overrides.items():
         head, dot, sub = key.partition(".")
         if not dot:
+            if isinstance(out.get(key), _TableDelta):
+                raise SpecError("--set", key, f"{key} is set whole and by key; use one")
             out[key] = raw
             continue
         if head not in infos or not infos[head].is_table:
